@@ -1,0 +1,132 @@
+//! One line of `.git/procoder/exchanges/<id>/log.jsonl`. Versioned like the documents.
+
+use crate::ObjectId;
+use serde::{Deserialize, Serialize};
+
+/// The version written in every record's `v` field.
+pub const JOURNAL_VERSION: u32 = 1;
+
+/// A log line: `{"v","seq","at","op","step",...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// [`JOURNAL_VERSION`].
+    pub v: u32,
+    /// 1, 2, 3, … within one exchange's log.
+    pub seq: u64,
+    /// RFC 3339 UTC time of the record.
+    pub at: String,
+    /// Which command wrote it: `prepare`, `apply` or `abort`.
+    pub op: String,
+    /// The step and its facts.
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// A ref change an apply intends: `old` is `None` for a ref that did not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefEdit {
+    /// The local ref (after any `--namespace` mapping).
+    pub name: String,
+    /// Its value when the plan was made.
+    #[serde(with = "crate::oid::optional")]
+    pub old: Option<ObjectId>,
+    /// Its value after the apply.
+    pub new: ObjectId,
+}
+
+/// The steps of prepare, apply and abort. `step` is the tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Entry {
+    /// prepare: the task branch, record and package exist.
+    Prepared {
+        /// The task branch.
+        task_ref: String,
+        /// Its commit.
+        base_oid: ObjectId,
+        /// Absolute path of the task package.
+        package: String,
+    },
+    /// apply: every check passed and objects are in the store; nothing moved yet.
+    Plan {
+        /// Transaction id, unique within the exchange.
+        tx: u64,
+        /// The return package applied.
+        package: String,
+        /// Every ref to move.
+        edits: Vec<RefEdit>,
+        /// Whether the checked-out work tree follows the task branch (`--checkout`).
+        #[serde(default)]
+        checkout: bool,
+    },
+    /// apply: one ref of the plan is at its new value.
+    RefUpdated {
+        /// The transaction.
+        tx: u64,
+        /// The ref moved.
+        name: String,
+    },
+    /// apply: the transaction is complete. The only point of truth for "applied".
+    Committed {
+        /// The transaction.
+        tx: u64,
+    },
+    /// apply --abort: every ref of the transaction is back at its old value.
+    RolledBack {
+        /// The transaction.
+        tx: u64,
+    },
+    /// abort: the exchange is closed.
+    Aborted,
+}
+
+impl Entry {
+    /// The command that writes this step.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Entry::Prepared { .. } => "prepare",
+            Entry::Plan { .. }
+            | Entry::RefUpdated { .. }
+            | Entry::Committed { .. }
+            | Entry::RolledBack { .. } => "apply",
+            Entry::Aborted => "abort",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_flat_json_lines() {
+        let oid = ObjectId::parse("b39e6197ab2068454f2e6481c5e982dc88b4edfa").expect("valid");
+        let rec = LogRecord {
+            v: JOURNAL_VERSION,
+            seq: 2,
+            at: "2026-11-25T01:09:41Z".into(),
+            op: "apply".into(),
+            entry: Entry::Plan {
+                tx: 1,
+                package: "/p.zip".into(),
+                edits: vec![RefEdit {
+                    name: "refs/heads/x".into(),
+                    old: None,
+                    new: oid,
+                }],
+                checkout: false,
+            },
+        };
+        let line = serde_json::to_string(&rec).expect("serialises");
+        assert!(
+            line.starts_with(
+                r#"{"v":1,"seq":2,"at":"2026-11-25T01:09:41Z","op":"apply","step":"plan","tx":1"#
+            ),
+            "{line}"
+        );
+        assert_eq!(
+            serde_json::from_str::<LogRecord>(&line).expect("parses"),
+            rec
+        );
+    }
+}
