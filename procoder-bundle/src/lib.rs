@@ -1,1 +1,54 @@
-//! placeholder
+//! git bundles and packs on libgit2, and the return-package zip layout.
+//!
+//! libgit2 has no bundle support (libgit2 #1718), so this crate owns the format: the header
+//! (`header`), writing a bundle from a ref range (`write`), and reading one into a quarantine
+//! object directory whose objects join the repository only after every check passed
+//! (`quarantine`). It is the only crate that knows the bundle, pack and zip layouts; it never
+//! prints and never shells out to git.
+#![warn(missing_docs)]
+
+mod export;
+mod fsck;
+mod header;
+pub mod package;
+mod progress;
+mod quarantine;
+mod write;
+
+pub use export::{write_export_pack, ExportPack};
+pub use fsck::check_new_objects;
+pub use header::{BundleHeader, BundleVersion, Prerequisite};
+pub use progress::{Phase, Progress, Silent};
+pub use quarantine::{read_bundle, Quarantine};
+pub use write::{write_bundle, BundleStats};
+
+use procoder_manifest::{ErrorCode, Failure, ObjectId};
+
+/// Converts between the documents' ids and libgit2's.
+pub fn to_git(oid: ObjectId) -> git2::Oid {
+    git2::Oid::from_bytes(oid.as_bytes()).expect("20 bytes is always a valid sha1 oid")
+}
+
+/// Converts a libgit2 id into the documents' id (sha1 repositories only).
+pub fn from_git(oid: git2::Oid) -> ObjectId {
+    let mut bytes = [0u8; 20];
+    bytes.copy_from_slice(&oid.as_bytes()[..20]);
+    ObjectId::from_bytes(bytes)
+}
+
+/// Wraps an unexpected libgit2 error as `INTERNAL` with what was being done.
+pub(crate) fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Failure {
+    let context = context.into();
+    move |e| Failure::internal(context, e)
+}
+
+/// Wraps an I/O error as `INTERNAL` with what was being done.
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Failure {
+    let context = context.into();
+    move |e| Failure::internal(context, e)
+}
+
+/// `BUNDLE_VERIFY_FAILED` with a message.
+pub(crate) fn verify_failed(message: impl Into<String>) -> Failure {
+    Failure::new(ErrorCode::BundleVerifyFailed, message)
+}

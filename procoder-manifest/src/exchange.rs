@@ -1,6 +1,6 @@
 //! `procoder-exchange/v1`: what prepare recorded, locally and inside the task package.
 
-use crate::{check_ref_name, family_prefix, root_ref, DocError, ErrorCode, ExchangeId, ObjectId};
+use crate::{check_ref_name, family_prefix, root_ref, ErrorCode, ExchangeId, Failure, ObjectId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -61,17 +61,15 @@ pub struct Context {
 impl Exchange {
     /// Reads and validates a record. Errors carry `code` (for this document, malformed means
     /// `INVALID_EXCHANGE`; an unknown protocol is `UNSUPPORTED_PROTOCOL`).
-    pub fn from_json(bytes: &[u8]) -> Result<Self, DocError> {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Failure> {
         let doc: Self = crate::return_doc::parse_versioned(
             bytes,
             EXCHANGE_PROTOCOL,
             ErrorCode::InvalidExchange,
             "exchange record",
         )?;
-        doc.validate().map_err(|message| DocError {
-            code: ErrorCode::InvalidExchange,
-            message,
-        })?;
+        doc.validate()
+            .map_err(|message| Failure::new(ErrorCode::InvalidExchange, message))?;
         Ok(doc)
     }
 

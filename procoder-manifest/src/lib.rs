@@ -7,6 +7,7 @@
 
 mod code;
 mod exchange;
+mod failure;
 mod family;
 mod id;
 mod journal;
@@ -17,6 +18,7 @@ mod time;
 
 pub use code::ErrorCode;
 pub use exchange::{Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL};
+pub use failure::{Failure, Result};
 pub use family::{family_prefix, is_in_family, map_namespace, root_ref};
 pub use id::ExchangeId;
 pub use journal::{Entry, LogRecord, RefEdit, JOURNAL_VERSION};
@@ -24,23 +26,6 @@ pub use oid::ObjectId;
 pub use refname::{check_ref_name, validate_namespace};
 pub use return_doc::{RefUpdate, ReturnDoc, ReturnTask, BUNDLE_FILE, RETURN_PROTOCOL};
 pub use time::{format_rfc3339, parse_rfc3339, utc_fields, UtcFields};
-
-/// Why a document was refused, with the code a caller reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocError {
-    /// `INVALID_RETURN_PACKAGE`, `INVALID_EXCHANGE` or `UNSUPPORTED_PROTOCOL`.
-    pub code: ErrorCode,
-    /// Lowercase, names the field.
-    pub message: String,
-}
-
-impl std::fmt::Display for DocError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DocError {}
 
 /// Largest document procoder reads. Real ones are a few KiB; this bounds hostile input.
 pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;

@@ -1,7 +1,7 @@
 //! `procoder-return/v1`: the document inside a return package, and strict reading of both documents.
 
 use crate::{
-    check_ref_name, is_in_family, root_ref, DocError, ErrorCode, ExchangeId, ObjectId,
+    check_ref_name, is_in_family, root_ref, ErrorCode, ExchangeId, Failure, ObjectId,
     MAX_DOCUMENT_BYTES,
 };
 use serde::de::DeserializeOwned;
@@ -60,16 +60,18 @@ pub struct RefUpdate {
 
 impl ReturnDoc {
     /// Reads and validates a return document; malformed is `INVALID_RETURN_PACKAGE`.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, DocError> {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Failure> {
         let doc: Self = parse_versioned(
             bytes,
             RETURN_PROTOCOL,
             ErrorCode::InvalidReturnPackage,
             "procoder-return.json",
         )?;
-        doc.validate().map_err(|message| DocError {
-            code: ErrorCode::InvalidReturnPackage,
-            message: format!("procoder-return.json: {message}"),
+        doc.validate().map_err(|message| {
+            Failure::new(
+                ErrorCode::InvalidReturnPackage,
+                format!("procoder-return.json: {message}"),
+            )
         })?;
         Ok(doc)
     }
@@ -152,12 +154,12 @@ pub(crate) fn parse_versioned<T: DeserializeOwned>(
     protocol: &str,
     invalid: ErrorCode,
     what: &str,
-) -> Result<T, DocError> {
+) -> Result<T, Failure> {
     #[derive(Deserialize)]
     struct Probe {
         protocol: Option<serde_json::Value>,
     }
-    let fail = |code, message: String| DocError { code, message };
+    let fail = |code, message: String| Failure::new(code, message);
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(fail(
             invalid,
@@ -197,7 +199,7 @@ mod tests {
         assert_eq!(doc.to_json(), GO_RETURN);
     }
 
-    fn mutate(f: impl FnOnce(&mut serde_json::Value)) -> Result<ReturnDoc, DocError> {
+    fn mutate(f: impl FnOnce(&mut serde_json::Value)) -> Result<ReturnDoc, Failure> {
         let mut v: serde_json::Value = serde_json::from_str(GO_RETURN).expect("fixture is JSON");
         f(&mut v);
         ReturnDoc::from_json(v.to_string().as_bytes())

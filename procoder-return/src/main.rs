@@ -1,1 +1,86 @@
-fn main() {}
+//! `./procoder-return`: run inside an unzipped task package after committing.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: ./procoder-return
+
+Run in the unzipped procoder task package after committing your work on the task branch
+(or on other branches named procoder/<id>/<name>). Writes procoder-return-<id>.zip in the
+repository root; give that file back to the user.
+
+Options:
+  -h, --help     Print this help
+  -V, --version  Print the version
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => {}
+        Some("-h" | "--help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some("-V" | "--version") => {
+            println!("procoder-return {}", procoder_return::VERSION);
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("error: unexpected argument {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    match procoder_return::run(&cwd) {
+        Ok(outcome) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "Created return package.");
+            for u in &outcome.updates {
+                let from = u
+                    .old_oid
+                    .map(|o| o.to_string()[..12].to_owned())
+                    .unwrap_or_else(|| "(new)".into());
+                let _ = writeln!(
+                    out,
+                    "  {}  {from} -> {}",
+                    u.name,
+                    &u.new_oid.to_string()[..12]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "Return package: {} ({} objects, {} bytes)",
+                outcome.zip_path.display(),
+                outcome.objects,
+                outcome.zip_bytes
+            );
+            let _ = writeln!(out, "Sandbox hint: sandbox:{}", outcome.zip_path.display());
+            let _ = writeln!(
+                out,
+                "Next: give the user the file above (sandbox:{}).",
+                outcome.zip_path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}: {}", failure.code, failure.message);
+            for line in &failure.details {
+                let _ = writeln!(err, "  {line}");
+            }
+            if let Some(hint) = &failure.hint {
+                let _ = writeln!(err, "Hint: {hint}");
+            }
+            if failure.code == procoder_manifest::ErrorCode::Internal {
+                let mut source = std::error::Error::source(&failure);
+                while let Some(cause) = source {
+                    let _ = writeln!(err, "  caused by: {cause}");
+                    source = cause.source();
+                }
+            }
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Reading a bundle into a quarantine: a temporary object directory, as git's receive-pack
+//! uses. Its objects are visible to checks through a separate repository handle and join the
+//! repository only through [`Quarantine::promote`]; dropping it removes everything.
+
+use crate::{git_err, io_err, verify_failed, BundleHeader, Phase, Progress};
+use procoder_manifest::Result;
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Objects received from a bundle, kept apart from the repository's object store.
+pub struct Quarantine {
+    root: PathBuf,
+    objects: PathBuf,
+    promoted: bool,
+}
+
+/// Reads the header from `bundle`, then indexes its pack into a new quarantine directory under
+/// `parent` (which must be on the repository's file system, so that promotion is a rename).
+/// Thin packs resolve their bases from `repo`. A corrupt or truncated pack is
+/// `BUNDLE_VERIFY_FAILED` with libgit2's message in the details.
+pub fn read_bundle(
+    repo: &git2::Repository,
+    bundle: &mut impl BufRead,
+    parent: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(BundleHeader, Quarantine)> {
+    let header = BundleHeader::read(bundle)?;
+    header.check_prerequisites(repo)?;
+    let quarantine = Quarantine::create(parent)?;
+    quarantine.index_pack(repo, bundle, progress)?;
+    Ok((header, quarantine))
+}
+
+impl Quarantine {
+    fn create(parent: &Path) -> Result<Self> {
+        std::fs::create_dir_all(parent)
+            .map_err(io_err(format!("cannot create {}", parent.display())))?;
+        let root = tempfile::Builder::new()
+            .prefix("quarantine-")
+            .tempdir_in(parent)
+            .map_err(io_err(format!(
+                "cannot create a quarantine in {}",
+                parent.display()
+            )))?
+            .keep();
+        let objects = root.join("objects");
+        std::fs::create_dir_all(objects.join("pack"))
+            .map_err(io_err("cannot create the quarantine object directory"))?;
+        Ok(Self {
+            root,
+            objects,
+            promoted: false,
+        })
+    }
+
+    fn index_pack(
+        &self,
+        repo: &git2::Repository,
+        pack: &mut impl Read,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        let odb = repo
+            .odb()
+            .map_err(git_err("cannot open the object database"))?;
+        let mut indexer = git2::Indexer::new(Some(&odb), &self.objects.join("pack"), 0o444, true)
+            .map_err(git_err("cannot start indexing the bundle pack"))?;
+        progress.phase(Phase::Indexing, None);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = match pack.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(verify_failed("cannot read the bundle pack")
+                        .detail(e.to_string())
+                        .with_source(e))
+                }
+            };
+            indexer.write_all(&buf[..n]).map_err(|e| {
+                verify_failed("the bundle pack is corrupt")
+                    .detail(e.to_string())
+                    .with_source(e)
+            })?;
+            total += n as u64;
+            progress.advance(total);
+        }
+        if total == 0 {
+            return Err(verify_failed("the bundle has no pack data"));
+        }
+        indexer.commit().map_err(|e| {
+            verify_failed("the bundle pack is corrupt or truncated")
+                .detail(e.message().to_owned())
+                .with_source(e)
+        })?;
+        Ok(())
+    }
+
+    /// A handle on the repository that also sees the quarantined objects.
+    pub fn view(&self, repo: &git2::Repository) -> Result<git2::Repository> {
+        let view =
+            git2::Repository::open(repo.path()).map_err(git_err("cannot reopen the repository"))?;
+        let path = self.objects.to_str().ok_or_else(|| {
+            procoder_manifest::Failure::new(
+                procoder_manifest::ErrorCode::Internal,
+                "the quarantine path is not UTF-8",
+            )
+        })?;
+        // The alternate lives on this handle's object database only; `repo` never sees it.
+        view.odb()
+            .and_then(|odb| odb.add_disk_alternate(path))
+            .map_err(git_err("cannot attach the quarantine"))?;
+        Ok(view)
+    }
+
+    /// Moves the quarantined pack into the repository (pack before index, so a reader never
+    /// sees an index without its pack), synced to disk.
+    pub fn promote(mut self, repo: &git2::Repository) -> Result<()> {
+        let dest = repo.path().join("objects").join("pack");
+        std::fs::create_dir_all(&dest).map_err(io_err("cannot create objects/pack"))?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.objects.join("pack"))
+            .map_err(io_err("cannot list the quarantine"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pack" || x == "idx"))
+            .collect();
+        files.sort_by_key(|p| p.extension().is_some_and(|x| x == "idx"));
+        for src in files {
+            let name = src.file_name().expect("read_dir entries have names");
+            let target = dest.join(name);
+            if target.exists() {
+                continue; // the same pack (same checksum) is already there
+            }
+            std::fs::File::open(&src)
+                .and_then(|f| f.sync_all())
+                .map_err(io_err(format!("cannot sync {}", src.display())))?;
+            std::fs::rename(&src, &target).map_err(io_err(format!(
+                "cannot move {} into the repository",
+                src.display()
+            )))?;
+        }
+        std::fs::File::open(&dest)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("cannot sync objects/pack"))?;
+        self.promoted = true;
+        repo.odb()
+            .and_then(|o| o.refresh())
+            .map_err(git_err("cannot refresh the object database"))?;
+        Ok(())
+    }
+}
+
+impl Drop for Quarantine {
+    fn drop(&mut self) {
+        // Best effort: a leftover quarantine is inert (nothing points at it) and `status`
+        // reports stray temporary directories.
+        let _ = std::fs::remove_dir_all(&self.root);
+        let _ = self.promoted;
+    }
+}
