@@ -43,7 +43,7 @@ impl BundleHeader {
     /// Reads a header strictly, leaving `r` at the first pack byte.
     /// An unknown version or capability is `UNSUPPORTED_PROTOCOL`; any other defect is
     /// `BUNDLE_VERIFY_FAILED`.
-    pub fn read(r: &mut impl BufRead) -> Result<Self> {
+    pub fn read<R: BufRead + ?Sized>(r: &mut R) -> Result<Self> {
         let first = read_line(r)?.ok_or_else(|| verify_failed("bundle is empty"))?;
         let version = match first.as_slice() {
             b"# v2 git bundle" => BundleVersion::V2,
@@ -160,7 +160,7 @@ fn parse_oid(hex: &str) -> Result<ObjectId> {
 }
 
 /// One `\n`-terminated line without the newline, bounded; `None` at end of input.
-fn read_line(r: &mut impl BufRead) -> Result<Option<Vec<u8>>> {
+fn read_line<R: BufRead + ?Sized>(r: &mut R) -> Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     let n = std::io::Read::take(&mut *r, MAX_LINE as u64 + 1)
         .read_until(b'\n', &mut line)

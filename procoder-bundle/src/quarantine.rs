@@ -18,9 +18,9 @@ pub struct Quarantine {
 /// `parent` (which must be on the repository's file system, so that promotion is a rename).
 /// Thin packs resolve their bases from `repo`. A corrupt or truncated pack is
 /// `BUNDLE_VERIFY_FAILED` with libgit2's message in the details.
-pub fn read_bundle(
+pub fn read_bundle<R: BufRead + ?Sized>(
     repo: &git2::Repository,
-    bundle: &mut impl BufRead,
+    bundle: &mut R,
     parent: &Path,
     progress: &mut dyn Progress,
 ) -> Result<(BundleHeader, Quarantine)> {
@@ -53,10 +53,10 @@ impl Quarantine {
         })
     }
 
-    fn index_pack(
+    fn index_pack<R: Read + ?Sized>(
         &self,
         repo: &git2::Repository,
-        pack: &mut impl Read,
+        pack: &mut R,
         progress: &mut dyn Progress,
     ) -> Result<()> {
         let odb = repo

@@ -1,0 +1,103 @@
+//! `procoder abort <id>`: close an exchange. Rolls back an interrupted apply, deletes the
+//! family branches still at the base (others only with `--force`, never a checked-out one),
+//! deletes the task package and its exclude line, and logs `aborted`.
+
+use crate::apply::recover;
+use crate::context::Context;
+use crate::store::{self, State};
+use procoder_bundle::to_git;
+use procoder_manifest::{family_prefix, Entry, ErrorCode, ExchangeId, Failure, Result};
+
+/// What abort did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub rolled_back: bool,
+    pub deleted: Vec<String>,
+    pub kept: Vec<String>,
+    pub package_deleted: Option<String>,
+}
+
+/// Aborts exchange `id`.
+pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
+    let exchange = store::read_exchange(ctx, id)?.ok_or_else(|| {
+        Failure::new(
+            ErrorCode::UnknownExchange,
+            format!("exchange {id} was not prepared in this repository"),
+        )
+        .hint("procoder status lists the exchanges of this repository")
+    })?;
+    let mut outcome = Outcome::default();
+    if matches!(
+        store::state(&store::read_log(ctx, id)?),
+        State::Interrupted { .. }
+    ) {
+        recover::run(ctx, Some(id), recover::Direction::Abort)?;
+        outcome.rolled_back = true;
+    }
+    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    store::refuse_if_interrupted(ctx)?;
+    let base = to_git(exchange.task.base_oid);
+    let checked_out: Vec<String> = crate::apply::plan::worktrees(ctx)?
+        .iter()
+        .filter_map(|(_, r)| {
+            r.find_reference("HEAD")
+                .ok()?
+                .symbolic_target_bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
+        .collect();
+    let prefix = format!("{}/", family_prefix(id));
+    let mut family = Vec::new();
+    for r in ctx
+        .repo
+        .references()
+        .map_err(|e| Failure::internal("cannot list refs", e))?
+        .flatten()
+    {
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        if name.starts_with(&prefix) {
+            family.push((name, r.target()));
+        }
+    }
+    for (name, target) in family {
+        if checked_out.contains(&name) {
+            outcome.kept.push(format!("{name} (checked out)"));
+        } else if target == Some(base) || force {
+            let mut r = ctx
+                .repo
+                .find_reference(&name)
+                .map_err(|e| Failure::internal(format!("cannot read {name}"), e))?;
+            r.delete()
+                .map_err(|e| Failure::internal(format!("cannot delete {name}"), e))?;
+            outcome.deleted.push(name);
+        } else {
+            outcome
+                .kept
+                .push(format!("{name} (has commits; --force deletes it)"));
+        }
+    }
+    let records = store::read_log(ctx, id)?;
+    if let Some(package) = records.iter().find_map(|r| {
+        if let Entry::Prepared { package, .. } = &r.entry {
+            Some(package.clone())
+        } else {
+            None
+        }
+    }) {
+        if std::fs::remove_file(&package).is_ok() {
+            outcome.package_deleted = Some(package.clone());
+        }
+        if let Some(rel) = std::path::Path::new(&package)
+            .strip_prefix(
+                ctx.workdir
+                    .canonicalize()
+                    .unwrap_or_else(|_| ctx.workdir.clone()),
+            )
+            .ok()
+        {
+            crate::exclude::remove(&ctx.repo, &format!("/{}", rel.display()))?;
+        }
+    }
+    store::append(ctx, id, Entry::Aborted)?;
+    Ok(outcome)
+}

@@ -1,0 +1,158 @@
+//! Carrying out a verified plan: objects join the store, the plan is logged and synced, then
+//! each ref moves by compare-and-swap and is logged; `committed` is the last line.
+
+use super::plan::{Action, Checkout, Plan};
+use crate::context::Context;
+use crate::store;
+use procoder_bundle::from_git;
+use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
+
+/// Executes `plan`; returns the transaction id.
+pub fn run(ctx: &Context, plan: Plan) -> Result<u64> {
+    let id = plan.exchange.exchange_id.clone();
+    let moving: Vec<_> = plan
+        .refs
+        .iter()
+        .filter(|r| r.action != Action::Unchanged)
+        .cloned()
+        .collect();
+    plan.quarantine.promote(&ctx.repo)?;
+    if plan.adopted {
+        store::write_exchange(ctx, &plan.exchange)?;
+    }
+    let records = store::read_log(ctx, &id)?;
+    let tx = store::next_tx(&records);
+    let edits: Vec<RefEdit> = moving
+        .iter()
+        .map(|r| RefEdit {
+            name: r.target.clone(),
+            old: r.current.map(from_git),
+            new: from_git(r.new),
+        })
+        .collect();
+    // The plan is synced before any ref moves: after a crash, every moved ref is in the log.
+    store::append(
+        ctx,
+        &id,
+        Entry::Plan {
+            tx,
+            package: plan.package.display().to_string(),
+            edits: edits.clone(),
+            checkout: !plan.checkouts.is_empty(),
+        },
+    )?;
+
+    let mut checked_out = Vec::new();
+    for c in &plan.checkouts {
+        let edit = edits
+            .iter()
+            .find(|e| e.name == c.target)
+            .expect("checkouts are made only for moving refs");
+        checkout(c, edit)
+            .map_err(|e| rollback_after(ctx, &id, tx, &[], &checked_out, &edits, e))?;
+        checked_out.push(c.clone());
+    }
+    let mut moved = Vec::new();
+    for edit in &edits {
+        if let Err(e) = move_ref(&ctx.repo, edit, &format!("procoder apply {id}")) {
+            return Err(rollback_after(
+                ctx,
+                &id,
+                tx,
+                &moved,
+                &checked_out,
+                &edits,
+                e,
+            ));
+        }
+        moved.push(edit.clone());
+        store::append(
+            ctx,
+            &id,
+            Entry::RefUpdated {
+                tx,
+                name: edit.name.clone(),
+            },
+        )?;
+    }
+    store::append(ctx, &id, Entry::Committed { tx })?;
+    Ok(tx)
+}
+
+/// Compare-and-swap of one ref from `old` to `new` (create when `old` is `None`).
+pub fn move_ref(repo: &git2::Repository, edit: &RefEdit, msg: &str) -> Result<()> {
+    let new = procoder_bundle::to_git(edit.new);
+    let result = match edit.old {
+        Some(old) => repo
+            .reference_matching(&edit.name, new, true, procoder_bundle::to_git(old), msg)
+            .map(drop),
+        None => repo.reference(&edit.name, new, false, msg).map(drop),
+    };
+    result.map_err(|e| {
+        let current = repo.refname_to_id(&edit.name).ok();
+        let show = |o: Option<git2::Oid>| o.map_or("(none)".to_owned(), |o| o.to_string());
+        let code = if edit.old.is_none() {
+            ErrorCode::RefExists
+        } else {
+            ErrorCode::BranchMoved
+        };
+        Failure::new(
+            code,
+            format!("{} changed while procoder was moving it", edit.name),
+        )
+        .detail(format!(
+            "Expected old OID: {}",
+            show(edit.old.map(procoder_bundle::to_git))
+        ))
+        .detail(format!("Current local OID: {}", show(current)))
+        .detail(e.message().to_owned())
+        .hint("another process moved the ref; look at it, then run procoder apply again")
+    })
+}
+
+/// Moves a checked-out work tree and index to the new tip; libgit2's safe checkout refuses
+/// before writing anything when a file is in the way.
+fn checkout(c: &Checkout, edit: &RefEdit) -> Result<()> {
+    let repo = git2::Repository::open(&c.worktree)
+        .map_err(|e| Failure::internal("cannot open the worktree", e))?;
+    let commit = repo
+        .find_commit(procoder_bundle::to_git(edit.new))
+        .map_err(|e| Failure::internal("cannot read the new tip", e))?;
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.safe();
+    repo.checkout_tree(commit.as_object(), Some(&mut opts)).map_err(|e| {
+        Failure::new(ErrorCode::TargetBranchCheckedOut, format!("cannot check out {} in {}", c.target, c.worktree.display()))
+            .detail(e.message().to_owned())
+            .hint("nothing was moved; clear what is in the way in that work tree, then rerun with --checkout")
+    })
+}
+
+/// Undoes what this apply did before `err`, logs the rollback, and returns `err`.
+fn rollback_after(
+    ctx: &Context,
+    id: &procoder_manifest::ExchangeId,
+    tx: u64,
+    moved: &[RefEdit],
+    checked_out: &[Checkout],
+    edits: &[RefEdit],
+    err: Failure,
+) -> Failure {
+    for edit in moved.iter().rev() {
+        let _ = super::recover::undo_ref(&ctx.repo, edit);
+    }
+    for c in checked_out {
+        if let Some(edit) = edits.iter().find(|e| e.name == c.target) {
+            if let (Ok(repo), Some(old)) = (git2::Repository::open(&c.worktree), edit.old) {
+                if let Ok(commit) = repo.find_commit(procoder_bundle::to_git(old)) {
+                    let mut opts = git2::build::CheckoutBuilder::new();
+                    opts.force();
+                    let _ = repo.checkout_tree(commit.as_object(), Some(&mut opts));
+                }
+            }
+        }
+    }
+    match store::append(ctx, id, Entry::RolledBack { tx }) {
+        Ok(()) => err,
+        Err(log) => err.detail(format!("the rollback could not be logged: {log}")),
+    }
+}

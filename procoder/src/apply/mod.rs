@@ -1,0 +1,70 @@
+//! `procoder apply`: verify a return package completely (`plan`), then move the task family
+//! (`execute`); `recover` finishes or undoes an interrupted apply from the log.
+
+pub mod execute;
+pub mod plan;
+pub mod recover;
+
+use crate::context::Context;
+use crate::store;
+pub use plan::{Action, Options, PlannedRef};
+use procoder_bundle::Progress;
+use procoder_manifest::{ExchangeId, Failure, Result};
+use std::path::{Path, PathBuf};
+
+/// What apply did, or (dry run) would do.
+#[derive(Debug)]
+pub struct Outcome {
+    pub exchange_id: ExchangeId,
+    pub package: PathBuf,
+    pub dry_run: bool,
+    pub already_applied: bool,
+    pub namespace: Option<String>,
+    pub refs: Vec<PlannedRef>,
+    pub checks: Vec<String>,
+    pub objects_checked: usize,
+    /// Ref-rule conflicts; only a dry run returns them instead of failing.
+    pub conflicts: Vec<Failure>,
+    pub checked_out: Vec<PathBuf>,
+    pub tx: Option<u64>,
+}
+
+/// Applies `package` in `ctx`.
+pub fn run(
+    ctx: &Context,
+    package: &Path,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Outcome> {
+    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    store::refuse_if_interrupted(ctx)?;
+    let mut plan = plan::make(ctx, package, opts, progress)?;
+    if !opts.dry_run && !plan.conflicts.is_empty() {
+        let mut conflicts = std::mem::take(&mut plan.conflicts).into_iter();
+        let mut first = conflicts.next().expect("checked non-empty");
+        for other in conflicts {
+            first = first.detail(format!("also {}: {}", other.code, other.message));
+        }
+        return Err(first);
+    }
+    let already_applied =
+        plan.conflicts.is_empty() && plan.refs.iter().all(|r| r.action == Action::Unchanged);
+    let mut outcome = Outcome {
+        exchange_id: plan.exchange.exchange_id.clone(),
+        package: package.to_path_buf(),
+        dry_run: opts.dry_run,
+        already_applied,
+        namespace: opts.namespace.clone(),
+        refs: plan.refs.clone(),
+        checks: plan.checks.clone(),
+        objects_checked: plan.objects_checked,
+        conflicts: std::mem::take(&mut plan.conflicts),
+        checked_out: plan.checkouts.iter().map(|c| c.worktree.clone()).collect(),
+        tx: None,
+    };
+    if opts.dry_run || already_applied {
+        return Ok(outcome); // dropping the plan removes the quarantine: no object joins the store
+    }
+    outcome.tx = Some(execute::run(ctx, plan)?);
+    Ok(outcome)
+}

@@ -1,0 +1,399 @@
+//! Reading and verifying a return package. Writes nothing to the repository: received objects
+//! stay in a quarantine until `execute` promotes them.
+
+use crate::context::Context;
+use crate::store;
+use procoder_bundle::{
+    check_new_objects, from_git, package, read_bundle, to_git, Progress, Quarantine,
+};
+use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What happens to one ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    /// A later return of the same exchange moves past what an earlier apply set.
+    FastForward,
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::FastForward => "fast-forward",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One ref of the plan.
+#[derive(Debug, Clone)]
+pub struct PlannedRef {
+    /// The ref as the return document names it.
+    pub source: String,
+    /// The local ref (after `--namespace`).
+    pub target: String,
+    /// Its value now.
+    pub current: Option<git2::Oid>,
+    pub new: git2::Oid,
+    pub action: Action,
+    /// Commits the new tip adds over the current one (or over the base).
+    pub commits: usize,
+}
+
+/// A checked-out worktree that follows a moved branch under `--checkout`.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub worktree: PathBuf,
+    pub target: String,
+}
+
+/// A verified package, ready to execute.
+pub struct Plan {
+    pub exchange: Exchange,
+    pub adopted: bool,
+    pub doc: ReturnDoc,
+    pub package: PathBuf,
+    pub refs: Vec<PlannedRef>,
+    pub checks: Vec<String>,
+    pub conflicts: Vec<Failure>,
+    pub checkouts: Vec<Checkout>,
+    pub quarantine: Quarantine,
+    pub objects_checked: usize,
+}
+
+/// apply's knobs.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    pub dry_run: bool,
+    pub namespace: Option<String>,
+    pub checkout: bool,
+    pub adopt: bool,
+}
+
+/// Reads `package` and runs every check. Conflicts of the ref rules are collected (a dry run
+/// lists them all); any other failure returns at once.
+pub fn make(
+    ctx: &Context,
+    package_path: &Path,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Plan> {
+    if let Some(ns) = &opts.namespace {
+        procoder_manifest::validate_namespace(ns).map_err(|m| {
+            Failure::new(ErrorCode::InvalidReturnPackage, m)
+                .hint("pass a branch prefix such as --namespace procoder-import")
+        })?;
+    }
+    let repo = &ctx.repo;
+    let mut checks = Vec::new();
+    let mut pkg = package::open_return(package_path)?;
+    checks.push(format!(
+        "return package structure: {} and {}",
+        package::DOC_FILE,
+        pkg.doc.bundle_file
+    ));
+    let doc = pkg.doc.clone();
+    let id = &doc.exchange_id;
+
+    let (exchange, adopted) = match store::read_exchange(ctx, id)? {
+        Some(e) => (e, false),
+        None if opts.adopt => (adopted_exchange(repo, &doc)?, true),
+        None => {
+            return Err(Failure::new(
+                ErrorCode::UnknownExchange,
+                format!("exchange {id} was not prepared in this repository"),
+            )
+            .hint("if it was prepared in another clone of this repository, rerun with --adopt"))
+        }
+    };
+    if exchange.task.base_oid != doc.task.base_oid {
+        return Err(Failure::new(
+            ErrorCode::InvalidReturnPackage,
+            format!(
+                "the package's task base {} is not the base {} recorded for exchange {id}",
+                doc.task.base_oid, exchange.task.base_oid
+            ),
+        ));
+    }
+    checks.push(format!(
+        "exchange {id}: known, base {}",
+        short(to_git(exchange.task.base_oid))
+    ));
+    let base = to_git(exchange.task.base_oid);
+
+    let tmp = ctx.tmp_dir()?;
+    let (header, quarantine) = pkg.with_bundle(|r| read_bundle(repo, r, &tmp, progress))?;
+    checks.push(format!(
+        "bundle: {} prerequisite(s) present, pack indexed",
+        header.prerequisites.len()
+    ));
+    let advertised: BTreeMap<&str, _> = header.refs.iter().map(|(n, o)| (n.as_str(), *o)).collect();
+    let promised: BTreeMap<&str, _> = doc
+        .updates
+        .iter()
+        .map(|u| (u.name.as_str(), u.new_oid))
+        .collect();
+    if advertised != promised {
+        let mut details: Vec<String> = header
+            .refs
+            .iter()
+            .map(|(n, o)| format!("bundle: {o} {n}"))
+            .collect();
+        details.extend(
+            doc.updates
+                .iter()
+                .map(|u| format!("document: {} {}", u.new_oid, u.name)),
+        );
+        return Err(Failure::new(
+            ErrorCode::BundleVerifyFailed,
+            "the bundle's refs are not exactly the document's updates",
+        )
+        .details(details));
+    }
+    checks.push("bundle tips: exactly the document's updates".to_owned());
+
+    let view = quarantine.view(repo)?;
+    let tips: Vec<git2::Oid> = doc.updates.iter().map(|u| to_git(u.new_oid)).collect();
+    for u in &doc.updates {
+        let tip = to_git(u.new_oid);
+        view.find_commit(tip).map_err(|_| {
+            Failure::new(
+                ErrorCode::BundleVerifyFailed,
+                format!(
+                    "{} points at {tip}, which is not a commit in the bundle",
+                    u.name
+                ),
+            )
+        })?;
+        if tip != base && !view.graph_descendant_of(tip, base).unwrap_or(false) {
+            return Err(Failure::new(ErrorCode::NotDescendant, format!("{} at {tip} does not descend from the task base {base}", u.name))
+                .hint("the agent must build on the task base; ask it to rebase onto the base and return again"));
+        }
+    }
+    checks.push(format!("ancestry: every tip descends from {}", short(base)));
+    progress.phase(procoder_bundle::Phase::Checking, None);
+    let objects_checked = check_new_objects(&view, repo, &tips, base)?;
+    checks.push(format!(
+        "objects: {objects_checked} new object(s) well-formed and connected"
+    ));
+
+    let applied = store::applied_values(&store::read_log(ctx, id)?);
+    let mut refs = Vec::new();
+    let mut conflicts = Vec::new();
+    for u in &doc.updates {
+        let target = map_namespace(id, &u.name, opts.namespace.as_deref());
+        let current = repo.refname_to_id(&target).ok();
+        let new = to_git(u.new_oid);
+        // Under --namespace, or for an adopted exchange whose task branch never existed here,
+        // the target is new: it must not exist yet.
+        let expected = if opts.namespace.is_some() || (adopted && current.is_none()) {
+            None
+        } else {
+            u.old_oid.map(to_git)
+        };
+        let earlier = applied.get(&target).map(|o| to_git(*o));
+        let action = if current == Some(new) {
+            Action::Unchanged
+        } else if current == expected {
+            if current.is_none() {
+                Action::Create
+            } else {
+                Action::Update
+            }
+        } else if current.is_some()
+            && current == earlier
+            && view
+                .graph_descendant_of(new, earlier.expect("checked is_some"))
+                .unwrap_or(false)
+        {
+            Action::FastForward
+        } else {
+            conflicts.push(conflict(
+                &target,
+                expected,
+                current,
+                new,
+                opts.namespace.is_some(),
+            ));
+            continue;
+        };
+        let from = current.unwrap_or(base);
+        let commits = count_commits(&view, new, from);
+        refs.push(PlannedRef {
+            source: u.name.clone(),
+            target,
+            current,
+            new,
+            action,
+            commits,
+        });
+    }
+    let checkouts = checked_out(ctx, &refs, opts, &mut conflicts)?;
+    drop(view);
+    Ok(Plan {
+        exchange,
+        adopted,
+        doc,
+        package: package_path.to_path_buf(),
+        refs,
+        checks,
+        conflicts,
+        checkouts,
+        quarantine,
+        objects_checked,
+    })
+}
+
+fn conflict(
+    target: &str,
+    expected: Option<git2::Oid>,
+    current: Option<git2::Oid>,
+    new: git2::Oid,
+    namespaced: bool,
+) -> Failure {
+    let show = |o: Option<git2::Oid>| o.map_or("(none)".to_owned(), |o| o.to_string());
+    let hint = if namespaced {
+        "rerun with another --namespace prefix"
+    } else {
+        "rerun with --namespace procoder-import"
+    };
+    match expected {
+        None => Failure::new(
+            ErrorCode::RefExists,
+            format!("cannot create {target} because it already exists"),
+        )
+        .detail(format!("Existing local OID: {}", show(current)))
+        .detail(format!("Incoming OID: {new}"))
+        .hint(hint),
+        Some(_) => Failure::new(ErrorCode::BranchMoved, format!("cannot update {target}"))
+            .detail(format!("Expected old OID: {}", show(expected)))
+            .detail(format!("Current local OID: {}", show(current)))
+            .detail(format!("Incoming OID: {new}"))
+            .hint(hint),
+    }
+}
+
+/// Branches checked out in any worktree are moved only under `--checkout`, and only when that
+/// worktree is clean; otherwise `TARGET_BRANCH_CHECKED_OUT`.
+fn checked_out(
+    ctx: &Context,
+    refs: &[PlannedRef],
+    opts: &Options,
+    conflicts: &mut Vec<Failure>,
+) -> Result<Vec<Checkout>> {
+    let mut out = Vec::new();
+    for (worktree, repo) in worktrees(ctx)? {
+        let Ok(head) = repo.find_reference("HEAD") else {
+            continue;
+        };
+        let Some(branch) = head
+            .symbolic_target_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+        else {
+            continue;
+        };
+        let Some(r) = refs
+            .iter()
+            .find(|r| r.target == branch && r.action != Action::Unchanged)
+        else {
+            continue;
+        };
+        let fail = |why: String| {
+            Failure::new(
+                ErrorCode::TargetBranchCheckedOut,
+                format!("{branch} is checked out in {}", worktree.display()),
+            )
+            .detail(why)
+        };
+        if !opts.checkout {
+            conflicts.push(fail("moving it would leave that work tree out of date".into()).hint("switch that worktree to another branch, rerun with --checkout, or rerun with --namespace procoder-import"));
+            continue;
+        }
+        let mut so = git2::StatusOptions::new();
+        so.include_untracked(false);
+        let dirty = repo.statuses(Some(&mut so)).map(|s| s.len()).unwrap_or(1);
+        if dirty > 0 {
+            conflicts.push(
+                fail(format!(
+                    "--checkout needs a clean work tree; it has {dirty} change(s)"
+                ))
+                .hint("commit or stash the changes there, then rerun with --checkout"),
+            );
+            continue;
+        }
+        out.push(Checkout {
+            worktree,
+            target: r.target.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The main worktree and every linked one, each with its own repository handle.
+pub fn worktrees(ctx: &Context) -> Result<Vec<(PathBuf, git2::Repository)>> {
+    let mut out = Vec::new();
+    let main = git2::Repository::open(ctx.repo.commondir())
+        .map_err(|e| Failure::internal("cannot open the main worktree", e))?;
+    if let Some(dir) = main.workdir() {
+        out.push((
+            dir.to_path_buf(),
+            git2::Repository::open(dir)
+                .map_err(|e| Failure::internal("cannot open the main worktree", e))?,
+        ));
+    }
+    if let Ok(names) = main.worktrees() {
+        for name in names.iter().filter_map(|n| n.ok().flatten()) {
+            if let Ok(wt) = main.find_worktree(name) {
+                if let Ok(repo) = git2::Repository::open_from_worktree(&wt) {
+                    out.push((wt.path().to_path_buf(), repo));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The record an `--adopt` creates: what the return document tells about the exchange.
+fn adopted_exchange(repo: &git2::Repository, doc: &ReturnDoc) -> Result<Exchange> {
+    let base = to_git(doc.task.base_oid);
+    repo.find_commit(base).map_err(|_| {
+        Failure::new(
+            ErrorCode::BundleVerifyFailed,
+            format!("the task base {base} is not in this repository"),
+        )
+        .hint("fetch the history the task was prepared from, then rerun with --adopt")
+    })?;
+    let id = &doc.exchange_id;
+    Ok(Exchange {
+        protocol: procoder_manifest::EXCHANGE_PROTOCOL.to_owned(),
+        exchange_id: id.clone(),
+        created_at: doc.created_at.clone(),
+        tool_version: crate::VERSION.to_owned(),
+        source: procoder_manifest::Source {
+            head_ref: doc.task.root_ref.clone(),
+            head_oid: from_git(base),
+        },
+        task: procoder_manifest::TaskRefs {
+            root_ref: doc.task.root_ref.clone(),
+            ref_prefix: procoder_manifest::family_prefix(id),
+            base_oid: doc.task.base_oid,
+        },
+        context: procoder_manifest::Context::default(),
+    })
+}
+
+fn count_commits(repo: &git2::Repository, tip: git2::Oid, from: git2::Oid) -> usize {
+    repo.graph_ahead_behind(tip, from)
+        .map(|(ahead, _)| ahead)
+        .unwrap_or(0)
+}
+
+pub fn short(oid: git2::Oid) -> String {
+    oid.to_string()[..12].to_owned()
+}

@@ -1,0 +1,80 @@
+//! prepare's refusals: a branch with a commit checked out, nothing uncommitted, nothing untracked.
+
+use procoder_manifest::{ErrorCode, Failure, Result};
+
+/// The checked-out branch and its commit.
+pub struct Head {
+    pub branch: String,
+    pub oid: git2::Oid,
+}
+
+/// `UNBORN_HEAD` / `DETACHED_HEAD` unless HEAD is a branch with a commit.
+pub fn head(repo: &git2::Repository) -> Result<Head> {
+    if repo.head_detached().unwrap_or(false) {
+        return Err(Failure::new(ErrorCode::DetachedHead, "HEAD is detached; procoder prepares from a branch")
+            .hint("check out a branch (git switch <branch>, or git switch -c <new-branch>), then run procoder prepare again"));
+    }
+    let head = repo.head().map_err(|e| {
+        if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound {
+            Failure::new(ErrorCode::UnbornHead, "the current branch has no commits yet").hint("make a first commit (git add -A && git commit -m \"Initial commit\"), then run procoder prepare again")
+        } else {
+            Failure::internal("cannot read HEAD", e)
+        }
+    })?;
+    let branch = String::from_utf8_lossy(head.name_bytes()).into_owned();
+    let oid = head
+        .target()
+        .ok_or_else(|| Failure::new(ErrorCode::DetachedHead, "HEAD does not point at a commit"))?;
+    Ok(Head { branch, oid })
+}
+
+/// `WORKTREE_DIRTY` for staged or unstaged changes, then `UNTRACKED_FILES_PRESENT`.
+pub fn clean(repo: &git2::Repository) -> Result<()> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .map_err(|e| Failure::internal("cannot read the work tree status", e))?;
+    let mut dirty = Vec::new();
+    let mut untracked = Vec::new();
+    for entry in statuses.iter() {
+        let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
+        let s = entry.status();
+        if s == git2::Status::WT_NEW {
+            untracked.push(path);
+        } else {
+            let staged = s.intersects(
+                git2::Status::INDEX_NEW
+                    | git2::Status::INDEX_MODIFIED
+                    | git2::Status::INDEX_DELETED
+                    | git2::Status::INDEX_RENAMED
+                    | git2::Status::INDEX_TYPECHANGE,
+            );
+            dirty.push(format!(
+                "{}: {path}",
+                if staged { "staged" } else { "modified" }
+            ));
+        }
+    }
+    if !dirty.is_empty() {
+        return Err(Failure::new(
+            ErrorCode::WorktreeDirty,
+            format!("the work tree has {} uncommitted change(s)", dirty.len()),
+        )
+        .details(dirty)
+        .hint("commit or stash them (git stash), then run procoder prepare again"));
+    }
+    if !untracked.is_empty() {
+        return Err(Failure::new(
+            ErrorCode::UntrackedFilesPresent,
+            format!("the work tree has {} untracked file(s)", untracked.len()),
+        )
+        .details(untracked)
+        .hint(
+            "commit them, delete them, or list them in .gitignore, then run procoder prepare again",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! `procoder prepare`: the task branch, the exchange record and the task package, all or
+//! nothing. Every check runs before anything is written; a failure after that undoes what
+//! was written (`Rollback`), so a failed prepare leaves no branch, record or zip behind.
+
+mod checks;
+mod helper;
+mod package;
+mod prompt;
+
+use crate::context::{now, Context};
+use crate::store;
+use procoder_bundle::{from_git, Progress};
+use procoder_manifest::{
+    format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure, Result,
+    Source, TaskRefs, EXCHANGE_PROTOCOL,
+};
+use std::path::{Path, PathBuf};
+
+/// prepare's knobs.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Where to write the package (default `./procoder-task-<id>.zip` in the work tree root).
+    pub output: Option<PathBuf>,
+    /// The helper to ship (default: see `helper::find`).
+    pub helper: Option<PathBuf>,
+}
+
+/// What prepare made.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub exchange_id: ExchangeId,
+    pub task_ref: String,
+    pub base_oid: git2::Oid,
+    pub source_ref: String,
+    pub package: PathBuf,
+    pub package_bytes: u64,
+    pub files: usize,
+    pub objects: usize,
+    pub top: String,
+    pub warnings: Vec<String>,
+    pub prompt: String,
+}
+
+/// Runs prepare in `ctx`.
+pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result<Outcome> {
+    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    store::refuse_if_interrupted(ctx)?;
+    let repo = &ctx.repo;
+    let head = checks::head(repo)?;
+    checks::clean(repo)?;
+    let helper = helper::find(opts.helper.as_deref())?;
+
+    let (secs, nanos) = now();
+    let id = ExchangeId::new(secs, random3());
+    let task_ref = root_ref(&id);
+    let (refs, context) = exported_refs(repo)?;
+    let exchange = Exchange {
+        protocol: EXCHANGE_PROTOCOL.to_owned(),
+        exchange_id: id.clone(),
+        created_at: format_rfc3339(secs, nanos),
+        tool_version: crate::VERSION.to_owned(),
+        source: Source {
+            head_ref: head.branch.clone(),
+            head_oid: from_git(head.oid),
+        },
+        task: TaskRefs {
+            root_ref: task_ref.clone(),
+            ref_prefix: procoder_manifest::family_prefix(&id),
+            base_oid: from_git(head.oid),
+        },
+        context,
+    };
+    let mut all_refs = refs;
+    all_refs.push((task_ref.clone(), head.oid));
+
+    let top = ctx
+        .workdir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("repo")
+        .to_owned();
+    let output = match &opts.output {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => std::env::current_dir()
+            .map_err(|e| Failure::internal("cannot read the current directory", e))?
+            .join(p),
+        None => ctx.workdir.join(format!("procoder-task-{id}.zip")),
+    };
+    let out_dir = output.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let head_tree = repo
+        .find_commit(head.oid)
+        .and_then(|c| c.tree())
+        .map_err(|e| Failure::internal("cannot read the HEAD commit", e))?
+        .id();
+
+    let scratch = tempfile::Builder::new()
+        .prefix("prepare-")
+        .tempdir_in(ctx.tmp_dir()?)
+        .map_err(|e| Failure::internal("cannot create a scratch directory", e))?;
+    let tmp_zip = tempfile::Builder::new()
+        .prefix(".procoder-task-")
+        .suffix(".zip.tmp")
+        .tempfile_in(&out_dir)
+        .map_err(|e| {
+            Failure::internal(format!("cannot create a file in {}", out_dir.display()), e)
+        })?;
+    let input = package::Input {
+        repo,
+        top: &top,
+        exchange: &exchange,
+        head_tree,
+        refs: &all_refs,
+        helper: &helper,
+        identity: identity(repo),
+        scratch: scratch.path(),
+        unix_time: secs,
+    };
+    let (tmp_zip, stats) = package::write(&input, tmp_zip, progress)?;
+    tmp_zip
+        .as_file()
+        .sync_all()
+        .map_err(|e| Failure::internal("cannot sync the task package", e))?;
+    let package_bytes = tmp_zip.as_file().metadata().map(|m| m.len()).unwrap_or(0);
+
+    // Everything is checked and the package is built: now write, undoing on any failure.
+    let mut rollback = Rollback {
+        repo,
+        branch: None,
+        record: None,
+        zip: None,
+    };
+    repo.reference(&task_ref, head.oid, false, "procoder prepare: task branch")
+        .map_err(|e| Failure::internal(format!("cannot create {task_ref}"), e))?;
+    rollback.branch = Some((task_ref.clone(), head.oid));
+    rollback.record = Some(ctx.exchange_dir(&id));
+    store::write_exchange(ctx, &exchange)?;
+    tmp_zip
+        .persist(&output)
+        .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e.error))?;
+    rollback.zip = Some(output.clone());
+    exclude_package(ctx, &output)?;
+    store::append(
+        ctx,
+        &id,
+        Entry::Prepared {
+            task_ref: task_ref.clone(),
+            base_oid: from_git(head.oid),
+            package: output.display().to_string(),
+        },
+    )?;
+    rollback.disarm();
+
+    let mut warnings = Vec::new();
+    if package_bytes > 512 * 1000 * 1000 {
+        warnings.push(format!(
+            "the package is {} MB, over the sandbox's 512 MB upload limit",
+            package_bytes / 1_000_000
+        ));
+    }
+    let prompt = prompt::text(&id, &top, &output);
+    Ok(Outcome {
+        exchange_id: id,
+        task_ref,
+        base_oid: head.oid,
+        source_ref: head.branch,
+        package: output,
+        package_bytes,
+        files: stats.files,
+        objects: stats.objects,
+        top,
+        warnings,
+        prompt,
+    })
+}
+
+/// Local heads and tags (direct refs only) and the record's context of them.
+fn exported_refs(repo: &git2::Repository) -> Result<(Vec<(String, git2::Oid)>, RefContext)> {
+    let mut refs = Vec::new();
+    let mut context = RefContext::default();
+    for reference in repo
+        .references()
+        .map_err(|e| Failure::internal("cannot list refs", e))?
+    {
+        let reference = reference.map_err(|e| Failure::internal("cannot read a ref", e))?;
+        let Ok(name) = std::str::from_utf8(reference.name_bytes()) else {
+            continue;
+        };
+        let Some(oid) = reference.target() else {
+            continue;
+        }; // symbolic refs are not exported
+        if name.starts_with("refs/heads/") {
+            context.heads.insert(name.to_owned(), from_git(oid));
+        } else if name.starts_with("refs/tags/") {
+            context.tags.insert(name.to_owned(), from_git(oid));
+        } else {
+            continue;
+        }
+        refs.push((name.to_owned(), oid));
+    }
+    Ok((refs, context))
+}
+
+/// The identity the agent commits with: the repository's (local, then global), else procoder's.
+fn identity(repo: &git2::Repository) -> (String, String) {
+    let config = repo.config().ok();
+    let get = |key: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c.get_string(key).ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    (
+        get("user.name").unwrap_or_else(|| "procoder".into()),
+        get("user.email").unwrap_or_else(|| "procoder@local".into()),
+    )
+}
+
+fn random3() -> [u8; 3] {
+    use std::io::Read;
+    let mut b = [0u8; 3];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_err()
+    {
+        let (s, n) = now();
+        let mix = (s as u64) ^ (u64::from(n) << 20) ^ u64::from(std::process::id());
+        b = [(mix >> 16) as u8, (mix >> 8) as u8, mix as u8];
+    }
+    b
+}
+
+/// Lists the package in `.git/info/exclude` when it lies inside the work tree, so `git status`
+/// stays clean and the next prepare does not see it as untracked.
+fn exclude_package(ctx: &Context, output: &Path) -> Result<()> {
+    let workdir = ctx
+        .workdir
+        .canonicalize()
+        .unwrap_or_else(|_| ctx.workdir.clone());
+    let out = output
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .map(|p| p.join(output.file_name().unwrap_or_default()));
+    let Some(rel) = out.as_deref().and_then(|o| o.strip_prefix(&workdir).ok()) else {
+        return Ok(());
+    };
+    let line = format!("/{}", rel.display());
+    crate::exclude::add(&ctx.repo, &line)
+}
+
+/// Undoes a half-written prepare.
+struct Rollback<'a> {
+    repo: &'a git2::Repository,
+    branch: Option<(String, git2::Oid)>,
+    record: Option<PathBuf>,
+    zip: Option<PathBuf>,
+}
+
+impl Rollback<'_> {
+    fn disarm(&mut self) {
+        self.branch = None;
+        self.record = None;
+        self.zip = None;
+    }
+}
+
+impl Drop for Rollback<'_> {
+    fn drop(&mut self) {
+        if let Some((name, oid)) = self.branch.take() {
+            if let Ok(mut r) = self.repo.find_reference(&name) {
+                if r.target() == Some(oid) {
+                    let _ = r.delete();
+                }
+            }
+        }
+        if let Some(dir) = self.record.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(zip) = self.zip.take() {
+            let _ = std::fs::remove_file(zip);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The task package: one top folder holding the work tree at HEAD, a minimal `.git` and the
+//! helper. Written by streaming into a zip; nothing is checked out on disk.
+
+use procoder_bundle::{package::zip_time, write_export_pack, Progress};
+use procoder_manifest::{Exchange, Failure, Result};
+use std::io::{Seek, Write};
+use std::path::Path;
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+/// Everything the package is made of.
+pub struct Input<'a> {
+    pub repo: &'a git2::Repository,
+    /// The folder name inside the zip (the repository's directory name).
+    pub top: &'a str,
+    pub exchange: &'a Exchange,
+    pub head_tree: git2::Oid,
+    /// Every exported ref (heads, tags, the task branch) and its target.
+    pub refs: &'a [(String, git2::Oid)],
+    pub helper: &'a Path,
+    pub identity: (String, String),
+    pub scratch: &'a Path,
+    pub unix_time: i64,
+}
+
+/// What went into the zip.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub files: usize,
+    pub objects: usize,
+}
+
+fn zerr(what: &str) -> impl FnOnce(zip::result::ZipError) -> Failure + '_ {
+    move |e| Failure::internal(format!("cannot write {what} into the task package"), e)
+}
+
+fn ioerr(what: &str) -> impl FnOnce(std::io::Error) -> Failure + '_ {
+    move |e| Failure::internal(format!("cannot write {what} into the task package"), e)
+}
+
+/// Writes the package into `out`.
+pub fn write<W: Write + Seek>(
+    input: &Input<'_>,
+    out: W,
+    progress: &mut dyn Progress,
+) -> Result<(W, Stats)> {
+    let mut zip = zip::ZipWriter::new(out);
+    let opts = SimpleFileOptions::default().last_modified_time(zip_time(input.unix_time));
+    let file = opts
+        .unix_permissions(0o644)
+        .compression_method(CompressionMethod::Deflated);
+    let stored = opts
+        .unix_permissions(0o444)
+        .compression_method(CompressionMethod::Stored);
+    let dir = opts.unix_permissions(0o755);
+    let top = input.top;
+    let git = format!("{top}/.git");
+    let mut stats = Stats::default();
+
+    for d in [
+        "",
+        "/info",
+        "/objects",
+        "/objects/info",
+        "/objects/pack",
+        "/refs",
+        "/refs/heads",
+        "/refs/tags",
+        "/procoder",
+    ] {
+        zip.add_directory(format!("{git}{d}/"), dir)
+            .map_err(zerr("a directory"))?;
+    }
+    let task_ref = &input.exchange.task.root_ref;
+    let small = |zip: &mut zip::ZipWriter<W>, name: &str, body: &[u8]| -> Result<()> {
+        zip.start_file(format!("{git}/{name}"), file)
+            .map_err(zerr(name))?;
+        zip.write_all(body).map_err(ioerr(name))
+    };
+    small(&mut zip, "HEAD", format!("ref: {task_ref}\n").as_bytes())?;
+    small(&mut zip, "config", config(&input.identity).as_bytes())?;
+    small(&mut zip, "description", b"procoder task package\n")?;
+    small(&mut zip, "info/exclude", b"# procoder: the helper and its output belong to the exchange, not to the repository\nprocoder-return\nprocoder-return-*.zip\n")?;
+    small(
+        &mut zip,
+        "packed-refs",
+        packed_refs(input.repo, input.refs)?.as_bytes(),
+    )?;
+    small(
+        &mut zip,
+        "procoder/exchange.json",
+        input.exchange.to_json().as_bytes(),
+    )?;
+    small(&mut zip, "index", &index(input)?)?;
+
+    let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
+    let pack = write_export_pack(input.repo, &tips, &input.scratch.join("pack"), progress)?;
+    stats.objects = pack.objects;
+    for path in [&pack.pack, &pack.idx] {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("pack files are named pack-<hex>.{pack,idx}");
+        let len = std::fs::metadata(path).map_err(ioerr(name))?.len();
+        zip.start_file(
+            format!("{git}/objects/pack/{name}"),
+            stored.large_file(len >= u32::MAX as u64),
+        )
+        .map_err(zerr(name))?;
+        let mut src = std::fs::File::open(path).map_err(ioerr(name))?;
+        std::io::copy(&mut src, &mut zip).map_err(ioerr(name))?;
+    }
+
+    progress.phase(procoder_bundle::Phase::Packaging, None);
+    stats.files = write_tree(
+        &mut zip,
+        input.repo,
+        input.head_tree,
+        top,
+        file,
+        dir,
+        progress,
+    )?;
+
+    let helper = fs_err::read(input.helper)
+        .map_err(|e| Failure::internal("cannot read the procoder-return helper", e))?;
+    zip.start_file(
+        format!("{top}/procoder-return"),
+        file.unix_permissions(0o755),
+    )
+    .map_err(zerr("the helper"))?;
+    zip.write_all(&helper).map_err(ioerr("the helper"))?;
+    let out = zip.finish().map_err(zerr("the zip directory"))?;
+    Ok((out, stats))
+}
+
+/// Core settings, the user's identity and no signing: nothing else of the user's config.
+fn config((name, email): &(String, String)) -> String {
+    let quote = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace(['\n', '\r'], " ")
+    };
+    format!(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n\
+         [user]\n\tname = \"{}\"\n\temail = \"{}\"\n[commit]\n\tgpgsign = false\n",
+        quote(name),
+        quote(email)
+    )
+}
+
+/// All exported refs in one sorted `packed-refs`, annotated tags with their peeled commit.
+fn packed_refs(repo: &git2::Repository, refs: &[(String, git2::Oid)]) -> Result<String> {
+    let mut sorted: Vec<&(String, git2::Oid)> = refs.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::from("# pack-refs with: peeled fully-peeled sorted \n");
+    for (name, oid) in sorted {
+        out.push_str(&format!("{oid} {name}\n"));
+        if let Ok(tag) = repo.find_tag(*oid) {
+            let peeled = tag
+                .peel()
+                .map_err(|e| Failure::internal(format!("cannot peel {name}"), e))?;
+            out.push_str(&format!("^{}\n", peeled.id()));
+        }
+    }
+    Ok(out)
+}
+
+/// An index for the HEAD tree. Stat fields are zero, so git compares contents on the first
+/// `git status` and finds the extracted tree clean.
+fn index(input: &Input<'_>) -> Result<Vec<u8>> {
+    let path = input.scratch.join("index");
+    let tree = input
+        .repo
+        .find_tree(input.head_tree)
+        .map_err(|e| Failure::internal("cannot read the HEAD tree", e))?;
+    let mut index = git2::Index::open(&path)
+        .map_err(|e| Failure::internal("cannot create the export index", e))?;
+    index
+        .read_tree(&tree)
+        .map_err(|e| Failure::internal("cannot fill the export index", e))?;
+    index
+        .write()
+        .map_err(|e| Failure::internal("cannot write the export index", e))?;
+    fs_err::read(&path).map_err(|e| Failure::internal("cannot read the export index", e))
+}
+
+/// The work tree at HEAD: files with their modes, symlinks as symlinks, directories (and
+/// submodule gitlinks, as empty directories).
+fn write_tree<W: Write + Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    repo: &git2::Repository,
+    root: git2::Oid,
+    top: &str,
+    file: SimpleFileOptions,
+    dir: SimpleFileOptions,
+    progress: &mut dyn Progress,
+) -> Result<usize> {
+    let mut stack = vec![(root, top.to_owned())];
+    let mut files = 0;
+    while let Some((tree_id, prefix)) = stack.pop() {
+        let tree = repo
+            .find_tree(tree_id)
+            .map_err(|e| Failure::internal(format!("cannot read tree {tree_id}"), e))?;
+        for entry in tree.iter() {
+            let name = std::str::from_utf8(entry.name_bytes()).map_err(|_| {
+                Failure::internal(
+                    format!(
+                        "{prefix}/{} has a name that is not UTF-8",
+                        String::from_utf8_lossy(entry.name_bytes())
+                    ),
+                    std::io::Error::other("non-UTF-8 path"),
+                )
+            })?;
+            let path = format!("{prefix}/{name}");
+            match entry.filemode() {
+                0o040000 => {
+                    zip.add_directory(format!("{path}/"), dir)
+                        .map_err(zerr(&path))?;
+                    stack.push((entry.id(), path));
+                }
+                0o160000 => zip
+                    .add_directory(format!("{path}/"), dir)
+                    .map_err(zerr(&path))?,
+                mode => {
+                    let blob = repo
+                        .find_blob(entry.id())
+                        .map_err(|e| Failure::internal(format!("cannot read {path}"), e))?;
+                    if mode == 0o120000 {
+                        let target = std::str::from_utf8(blob.content()).map_err(|_| {
+                            Failure::internal(
+                                format!("the symlink {path} has a target that is not UTF-8"),
+                                std::io::Error::other("non-UTF-8 target"),
+                            )
+                        })?;
+                        zip.add_symlink(path.as_str(), target, file.unix_permissions(0o777))
+                            .map_err(zerr(&path))?;
+                    } else {
+                        let perm = if mode == 0o100755 { 0o755 } else { 0o644 };
+                        zip.start_file(
+                            path.as_str(),
+                            file.unix_permissions(perm)
+                                .large_file(blob.size() as u64 >= u32::MAX as u64),
+                        )
+                        .map_err(zerr(&path))?;
+                        zip.write_all(blob.content()).map_err(ioerr(&path))?;
+                    }
+                    files += 1;
+                    progress.advance(files as u64);
+                }
+            }
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,22 @@
+//! The text the user pastes to the agent with the package.
+
+use procoder_manifest::ExchangeId;
+use std::path::Path;
+
+/// Tells the agent how to extract, where to commit, and what to run and give back.
+pub fn text(id: &ExchangeId, top: &str, package: &Path) -> String {
+    let zip = package
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("procoder-task-{id}.zip"));
+    format!(
+        "The attached {zip} is a git repository prepared for you.\n\
+         1. Extract it with unzip, which keeps file modes and symlinks (Python's zipfile does not):\n\
+         \x20  unzip -q {zip} && cd {top}\n\
+         2. Work on the checked-out branch procoder/{id}/task and commit with git. You may also\n\
+         \x20  create branches named procoder/{id}/<name>. Do not move other branches or tags.\n\
+         3. When done, commit everything (git status must be clean), then run:\n\
+         \x20  ./procoder-return\n\
+         4. It prints the path of procoder-return-{id}.zip: give me that file as a download link.\n"
+    )
+}

@@ -1,0 +1,71 @@
+//! `procoder status`: every exchange, newest first, interrupted applies first of all.
+
+use crate::context::Context;
+use crate::store::{self, State};
+use procoder_bundle::to_git;
+use procoder_manifest::{Entry, ExchangeId, Result};
+
+/// One exchange as status shows it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub exchange_id: ExchangeId,
+    pub state: State,
+    pub created_at: String,
+    pub age_seconds: Option<i64>,
+    pub task_ref: String,
+    pub task_tip: Option<git2::Oid>,
+    pub ahead: usize,
+    pub package: Option<String>,
+    pub package_present: bool,
+}
+
+impl Row {
+    /// `prepared`, `applied`, `aborted`, `interrupted`.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            State::Prepared => "prepared",
+            State::Applied { .. } => "applied",
+            State::Aborted => "aborted",
+            State::Interrupted { .. } => "interrupted",
+        }
+    }
+}
+
+/// Reads every exchange's record and log.
+pub fn run(ctx: &Context) -> Result<Vec<Row>> {
+    let (now, _) = crate::context::now();
+    let mut rows = Vec::new();
+    for id in store::list_exchanges(ctx) {
+        let Some(exchange) = store::read_exchange(ctx, &id)? else {
+            continue;
+        };
+        let records = store::read_log(ctx, &id)?;
+        let package = records.iter().find_map(|r| {
+            if let Entry::Prepared { package, .. } = &r.entry {
+                Some(package.clone())
+            } else {
+                None
+            }
+        });
+        let task_tip = ctx.repo.refname_to_id(&exchange.task.root_ref).ok();
+        let base = to_git(exchange.task.base_oid);
+        let ahead = task_tip
+            .and_then(|t| ctx.repo.graph_ahead_behind(t, base).ok())
+            .map_or(0, |(a, _)| a);
+        rows.push(Row {
+            state: store::state(&records),
+            age_seconds: procoder_manifest::parse_rfc3339(&exchange.created_at).map(|t| now - t),
+            created_at: exchange.created_at,
+            task_ref: exchange.task.root_ref,
+            task_tip,
+            ahead,
+            package_present: package
+                .as_deref()
+                .is_some_and(|p| std::path::Path::new(p).is_file()),
+            package,
+            exchange_id: id,
+        });
+    }
+    rows.sort_by_key(|r| !matches!(r.state, State::Interrupted { .. }));
+    Ok(rows)
+}

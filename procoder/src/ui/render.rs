@@ -1,0 +1,265 @@
+//! Each command's outcome as JSON and as text.
+
+use super::{error_json, failure_text, human_age, human_bytes};
+use crate::apply::recover::{Direction, Outcome as RecoverOutcome};
+use crate::apply::Outcome as ApplyOutcome;
+use crate::prepare::Outcome as PrepareOutcome;
+use crate::status::Row;
+use crate::store::State;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+fn short(oid: git2::Oid) -> String {
+    oid.to_string()[..12].to_owned()
+}
+
+pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
+    let value = json!({
+        "exchange_id": o.exchange_id.as_str(),
+        "task_ref": o.task_ref,
+        "base_oid": o.base_oid.to_string(),
+        "source_ref": o.source_ref,
+        "package": o.package.display().to_string(),
+        "package_bytes": o.package_bytes,
+        "files": o.files,
+        "objects": o.objects,
+        "warnings": o.warnings,
+        "prompt": o.prompt,
+    });
+    let mut t = String::new();
+    let _ = writeln!(t, "Prepared exchange {}.", o.exchange_id);
+    let _ = writeln!(
+        t,
+        "Task branch: {} (at {}, from {})",
+        o.task_ref,
+        short(o.base_oid),
+        o.source_ref
+    );
+    let _ = writeln!(t, "Task package: {}", o.package.display());
+    let _ = writeln!(
+        t,
+        "  {}, {} files, {} objects",
+        human_bytes(o.package_bytes),
+        o.files,
+        o.objects
+    );
+    for w in &o.warnings {
+        let _ = writeln!(t, "warning: {w}");
+    }
+    let _ = writeln!(t, "\nPrompt for the agent (attach the package):\n");
+    for line in o.prompt.lines() {
+        let _ = writeln!(t, "  {line}");
+    }
+    let _ = writeln!(
+        t,
+        "\nThen: procoder apply <the procoder-return-{}.zip you get back>",
+        o.exchange_id
+    );
+    (value, t)
+}
+
+fn refs_json(o: &ApplyOutcome) -> Value {
+    Value::Array(
+        o.refs
+            .iter()
+            .map(|r| json!({ "ref": r.target, "source": r.source, "action": r.action.as_str(), "old": r.current.map(|c| c.to_string()), "new": r.new.to_string(), "commits": r.commits }))
+            .collect(),
+    )
+}
+
+/// The JSON value and text of an apply; a dry run with conflicts is rendered by the caller as
+/// a failure carrying this plan.
+pub fn render_apply(o: &ApplyOutcome) -> (Value, String) {
+    let value = json!({
+        "exchange_id": o.exchange_id.as_str(),
+        "package": o.package.display().to_string(),
+        "dry_run": o.dry_run,
+        "already_applied": o.already_applied,
+        "namespace": o.namespace,
+        "refs": refs_json(o),
+        "checks": o.checks,
+        "objects_checked": o.objects_checked,
+        "conflicts": o.conflicts.iter().map(error_json).collect::<Vec<_>>(),
+        "checked_out": o.checked_out.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "tx": o.tx,
+    });
+    let mut t = String::new();
+    if o.dry_run {
+        let _ = writeln!(
+            t,
+            "Dry run for exchange {}: nothing was changed.",
+            o.exchange_id
+        );
+        let _ = writeln!(t, "Checks:");
+        for c in &o.checks {
+            let _ = writeln!(t, "  ok  {c}");
+        }
+    } else if o.already_applied {
+        let _ = writeln!(
+            t,
+            "Already applied: every ref of exchange {} is in place; nothing changed.",
+            o.exchange_id
+        );
+    } else {
+        let _ = writeln!(t, "Applied return package for exchange {}.", o.exchange_id);
+    }
+    if !o.refs.is_empty() && !(o.already_applied && !o.dry_run) {
+        let _ = writeln!(t, "{}", if o.dry_run { "Plan:" } else { "Refs:" });
+        for r in &o.refs {
+            let from = r.current.map_or_else(|| "(new)".to_owned(), short);
+            let commits = if r.commits == 1 {
+                "1 commit".to_owned()
+            } else {
+                format!("{} commits", r.commits)
+            };
+            let _ = writeln!(
+                t,
+                "  {:<13} {}  {from} -> {} ({commits})",
+                r.action.as_str(),
+                r.target,
+                short(r.new)
+            );
+        }
+    }
+    for c in &o.conflicts {
+        let _ = writeln!(t, "Conflict:\n  {}", failure_text(c).replace('\n', "\n  "));
+    }
+    if o.dry_run {
+        let verdict = if o.conflicts.is_empty() {
+            "the apply would succeed"
+        } else {
+            "the apply would fail"
+        };
+        let _ = writeln!(t, "Result: {verdict}.");
+    } else if !o.already_applied {
+        let _ = writeln!(
+            t,
+            "Checked {} new objects. Look at the work: git log {}",
+            o.objects_checked,
+            o.refs.first().map_or("", |r| r.target.as_str())
+        );
+        for wt in &o.checked_out {
+            let _ = writeln!(t, "Checked out in {}.", wt.display());
+        }
+    }
+    (value, t)
+}
+
+pub fn render_recover(o: &RecoverOutcome) -> (Value, String) {
+    let way = if o.direction == Direction::Continue {
+        "continue"
+    } else {
+        "abort"
+    };
+    let refs: Vec<Value> = o.refs.iter().map(|e| json!({ "ref": e.name, "old": e.old.map(|x| x.to_string()), "new": e.new.to_string() })).collect();
+    let value = json!({ "exchange_id": o.exchange_id.as_str(), "recovered": way, "tx": o.tx, "refs": refs });
+    let mut t = String::new();
+    let verb = if o.direction == Direction::Continue {
+        "Finished"
+    } else {
+        "Rolled back"
+    };
+    let _ = writeln!(
+        t,
+        "{verb} the interrupted apply of exchange {} ({} ref(s)).",
+        o.exchange_id,
+        o.refs.len()
+    );
+    for e in &o.refs {
+        let shown = if o.direction == Direction::Continue {
+            e.new.to_string()
+        } else {
+            e.old.map_or("(deleted)".into(), |x| x.to_string())
+        };
+        let _ = writeln!(t, "  {}  {}", e.name, shown);
+    }
+    (value, t)
+}
+
+pub fn render_status(rows: &[Row]) -> (Value, String) {
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "exchange_id": r.exchange_id.as_str(),
+                "state": r.state_name(),
+                "created_at": r.created_at,
+                "age_seconds": r.age_seconds,
+                "task_ref": r.task_ref,
+                "task_tip": r.task_tip.map(|o| o.to_string()),
+                "ahead": r.ahead,
+                "package": r.package,
+                "package_present": r.package_present,
+            });
+            if let State::Interrupted {
+                tx, edits, done, ..
+            } = &r.state
+            {
+                v["interrupted"] =
+                    json!({ "tx": tx, "refs_total": edits.len(), "refs_done": done.len() });
+            }
+            if let State::Applied { times } = r.state {
+                v["applied_times"] = json!(times);
+            }
+            v
+        })
+        .collect();
+    let value = json!({ "exchanges": list });
+    let mut t = String::new();
+    if rows.is_empty() {
+        let _ = writeln!(t, "No exchanges. Start one with: procoder prepare");
+        return (value, t);
+    }
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.state, State::Interrupted { .. }))
+    {
+        let _ = writeln!(t, "!! INTERRUPTED apply of {}: run `procoder apply --continue {0}` or `procoder apply --abort {0}`", r.exchange_id);
+    }
+    let _ = writeln!(
+        t,
+        "{:<22}  {:<11}  {:<8}  {:<12}  {:>5}  {:<7}  TASK BRANCH",
+        "EXCHANGE", "STATE", "AGE", "TIP", "AHEAD", "PACKAGE"
+    );
+    for r in rows {
+        let age = r.age_seconds.map_or("?".into(), human_age);
+        let tip = r.task_tip.map_or("(deleted)".into(), short);
+        let pkg = if r.package_present { "present" } else { "gone" };
+        let state = if matches!(r.state, State::Interrupted { .. }) {
+            "INTERRUPTED".to_owned()
+        } else {
+            r.state_name().to_owned()
+        };
+        let _ = writeln!(
+            t,
+            "{:<22}  {:<11}  {:<8}  {:<12}  {:>5}  {:<7}  {}",
+            r.exchange_id,
+            state,
+            age,
+            tip,
+            r.ahead,
+            pkg,
+            r.task_ref.trim_start_matches("refs/heads/")
+        );
+    }
+    (value, t)
+}
+
+pub fn render_abort(id: &str, o: &crate::abort::Outcome) -> (Value, String) {
+    let value = json!({ "exchange_id": id, "rolled_back": o.rolled_back, "deleted": o.deleted, "kept": o.kept, "package_deleted": o.package_deleted });
+    let mut t = String::new();
+    let _ = writeln!(t, "Aborted exchange {id}.");
+    if o.rolled_back {
+        let _ = writeln!(t, "Rolled back its interrupted apply.");
+    }
+    for d in &o.deleted {
+        let _ = writeln!(t, "  deleted {d}");
+    }
+    for k in &o.kept {
+        let _ = writeln!(t, "  kept    {k}");
+    }
+    if let Some(p) = &o.package_deleted {
+        let _ = writeln!(t, "  deleted package {p}");
+    }
+    (value, t)
+}
