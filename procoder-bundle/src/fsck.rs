@@ -441,7 +441,7 @@ mod tests {
                 && is_gitmodules(b".GITMODULES ")
                 && is_gitmodules(b"GITMOD~1")
         );
-        let oid = git2::Oid::zero();
+        let oid = git2::Oid::ZERO_SHA1;
         check_gitmodules(
             oid,
             ".gitmodules",

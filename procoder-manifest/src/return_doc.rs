@@ -219,7 +219,8 @@ mod tests {
 
     #[test]
     fn every_field_is_checked() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+        type Mutation = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             (
                 "no protocol",
                 Box::new(|v| v["protocol"] = serde_json::Value::Null),

@@ -87,14 +87,11 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
         if std::fs::remove_file(&package).is_ok() {
             outcome.package_deleted = Some(package.clone());
         }
-        if let Some(rel) = std::path::Path::new(&package)
-            .strip_prefix(
-                ctx.workdir
-                    .canonicalize()
-                    .unwrap_or_else(|_| ctx.workdir.clone()),
-            )
-            .ok()
-        {
+        let workdir = ctx
+            .workdir
+            .canonicalize()
+            .unwrap_or_else(|_| ctx.workdir.clone());
+        if let Ok(rel) = std::path::Path::new(&package).strip_prefix(workdir) {
             crate::exclude::remove(&ctx.repo, &format!("/{}", rel.display()))?;
         }
     }

@@ -27,7 +27,7 @@ pub fn add(repo: &git2::Repository, line: &str) -> Result<()> {
     } else {
         "\n"
     };
-    write!(file, "{sep}{line}\n")
+    writeln!(file, "{sep}{line}")
         .map_err(|e| Failure::internal("cannot write .git/info/exclude", e))
 }
 

@@ -36,17 +36,19 @@ pub fn run(cli: Cli) -> u8 {
     };
     match dispatch(&cli, &ui) {
         Ok(code) => code,
-        Err((failure, extra)) => {
+        Err(boxed) => {
+            let (failure, extra) = *boxed;
             ui.failure(name, &failure, extra);
             1
         }
     }
 }
 
-type Outcome = std::result::Result<u8, (Failure, Option<serde_json::Value>)>;
+/// A failure and, for a dry run that found conflicts, the plan to print with it.
+type Outcome = std::result::Result<u8, Box<(Failure, Option<serde_json::Value>)>>;
 
 fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
-    let plain = |f: Failure| (f, None);
+    let plain = |f: Failure| Box::new((f, None));
     let cwd = match &cli.dir {
         Some(d) => d.clone(),
         None => std::env::current_dir()
@@ -92,12 +94,10 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
             if let Some(first) = outcome.conflicts.first() {
                 // A dry run that found conflicts: the plan is printed, and the verdict is a failure.
                 if ui.json {
-                    return Err((
-                        Failure::new(first.code, first.message.clone())
-                            .details(first.details.clone())
-                            .hint(first.hint.clone().unwrap_or_default()),
-                        Some(value),
-                    ));
+                    let mut failure = Failure::new(first.code, first.message.clone())
+                        .details(first.details.clone());
+                    failure.hint = first.hint.clone();
+                    return Err(Box::new((failure, Some(value))));
                 }
                 print!("{text}");
                 return Ok(1);

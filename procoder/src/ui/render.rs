@@ -103,7 +103,7 @@ pub fn render_apply(o: &ApplyOutcome) -> (Value, String) {
     } else {
         let _ = writeln!(t, "Applied return package for exchange {}.", o.exchange_id);
     }
-    if !o.refs.is_empty() && !(o.already_applied && !o.dry_run) {
+    if !o.refs.is_empty() && (!o.already_applied || o.dry_run) {
         let _ = writeln!(t, "{}", if o.dry_run { "Plan:" } else { "Refs:" });
         for r in &o.refs {
             let from = r.current.map_or_else(|| "(new)".to_owned(), short);
