@@ -7,6 +7,7 @@
 //! prints and never shells out to git.
 #![warn(missing_docs)]
 
+mod enumerate;
 mod export;
 mod fsck;
 mod header;
@@ -15,6 +16,7 @@ mod progress;
 mod quarantine;
 mod write;
 
+pub use enumerate::{reachable, Reachable};
 pub use export::{write_export_pack, ExportPack};
 pub use fsck::check_new_objects;
 pub use header::{BundleHeader, BundleVersion, Prerequisite};

@@ -1,1 +1,14 @@
+//! End-to-end tests: the built `procoder` and `procoder-return` binaries against real
+//! temporary repositories, with the `git` CLI as the oracle.
+//! Build the binaries first: `cargo build --workspace` (or `cargo test --workspace`).
 
+mod apply_refusals;
+mod common;
+mod go_interop;
+mod helper_glibc;
+mod json_output;
+mod prepare_output;
+mod prepare_refusals;
+mod return_refusals;
+mod roundtrip;
+mod task_package;

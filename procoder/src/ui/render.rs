@@ -28,13 +28,8 @@ pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
     });
     let mut t = String::new();
     let _ = writeln!(t, "Prepared exchange {}.", o.exchange_id);
-    let _ = writeln!(
-        t,
-        "Task branch: {} (at {}, from {})",
-        o.task_ref,
-        short(o.base_oid),
-        o.source_ref
-    );
+    let _ = writeln!(t, "Task branch: {}", o.task_ref);
+    let _ = writeln!(t, "  at {}, from {}", short(o.base_oid), o.source_ref);
     let _ = writeln!(t, "Task package: {}", o.package.display());
     let _ = writeln!(
         t,

@@ -1,0 +1,155 @@
+//! Fast enumeration of every object reachable from a set of tips, for the export pack.
+//! Reads only commits, tags and trees, from their raw bytes through the object database
+//! (libgit2's revwalk with tree insertion re-parses objects and took 26 s on git.git);
+//! blobs are never read, only named by the trees that hold them.
+
+use crate::git_err;
+use procoder_manifest::{Failure, Result};
+use std::collections::HashSet;
+
+/// What the walk found, in an order where every commit precedes its trees.
+#[derive(Debug, Default)]
+pub struct Reachable {
+    /// Every reachable object id.
+    pub objects: HashSet<git2::Oid>,
+    /// Of those, the commits.
+    pub commits: usize,
+}
+
+/// Walks from `tips` (commits, tags, trees or blobs) through parents, trees and tag targets.
+/// Gitlinks (submodule commits) are not followed: their objects live in another repository.
+pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachable> {
+    let odb = repo
+        .odb()
+        .map_err(git_err("cannot open the object database"))?;
+    let mut out = Reachable::default();
+    let mut commits = Vec::new();
+    let mut trees = Vec::new();
+    let mut others: Vec<git2::Oid> = tips.to_vec();
+    while let Some(oid) = others.pop() {
+        if !out.objects.insert(oid) {
+            continue;
+        }
+        let obj = odb
+            .read(oid)
+            .map_err(git_err(format!("cannot read {oid}")))?;
+        match obj.kind() {
+            git2::ObjectType::Commit => {
+                out.objects.remove(&oid);
+                commits.push(oid);
+            }
+            git2::ObjectType::Tree => {
+                out.objects.remove(&oid);
+                trees.push(oid);
+            }
+            git2::ObjectType::Tag => others.push(tag_target(oid, obj.data())?),
+            _ => {}
+        }
+    }
+    while let Some(oid) = commits.pop() {
+        if !out.objects.insert(oid) {
+            continue;
+        }
+        out.commits += 1;
+        let obj = odb
+            .read(oid)
+            .map_err(git_err(format!("cannot read commit {oid}")))?;
+        let (tree, parents) = commit_links(oid, obj.data())?;
+        trees.push(tree);
+        commits.extend(parents.into_iter().filter(|p| !out.objects.contains(p)));
+        while let Some(tree) = trees.pop() {
+            if !out.objects.insert(tree) {
+                continue;
+            }
+            let obj = odb
+                .read(tree)
+                .map_err(git_err(format!("cannot read tree {tree}")))?;
+            for_each_entry(tree, obj.data(), |mode, child| match mode {
+                Mode::Tree => {
+                    if !out.objects.contains(&child) {
+                        trees.push(child);
+                    }
+                }
+                Mode::Blob => {
+                    out.objects.insert(child);
+                }
+                Mode::Gitlink => {}
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+enum Mode {
+    Tree,
+    Blob,
+    Gitlink,
+}
+
+fn malformed(oid: git2::Oid, what: &str) -> Failure {
+    Failure::internal(
+        format!("object {oid} is malformed: {what}"),
+        std::io::Error::other("malformed object"),
+    )
+}
+
+fn hex(oid: git2::Oid, bytes: Option<&[u8]>) -> Result<git2::Oid> {
+    bytes
+        .and_then(|b| std::str::from_utf8(b.get(..40)?).ok())
+        .and_then(|s| git2::Oid::from_str(s).ok())
+        .ok_or_else(|| malformed(oid, "bad object id"))
+}
+
+fn commit_links(oid: git2::Oid, data: &[u8]) -> Result<(git2::Oid, Vec<git2::Oid>)> {
+    let mut lines = data.split(|&b| b == b'\n');
+    let tree = hex(oid, lines.next().and_then(|l| l.strip_prefix(b"tree ")))?;
+    let mut parents = Vec::new();
+    for line in lines {
+        match line.strip_prefix(b"parent ") {
+            Some(p) => parents.push(hex(oid, Some(p))?),
+            None => break,
+        }
+    }
+    Ok((tree, parents))
+}
+
+fn tag_target(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
+    hex(
+        oid,
+        data.split(|&b| b == b'\n')
+            .next()
+            .and_then(|l| l.strip_prefix(b"object ")),
+    )
+}
+
+fn for_each_entry(
+    oid: git2::Oid,
+    mut data: &[u8],
+    mut f: impl FnMut(Mode, git2::Oid),
+) -> Result<()> {
+    while !data.is_empty() {
+        let sp = data
+            .iter()
+            .position(|&c| c == b' ')
+            .ok_or_else(|| malformed(oid, "truncated tree"))?;
+        let mode = match &data[..sp] {
+            b"40000" | b"040000" => Mode::Tree,
+            b"160000" => Mode::Gitlink,
+            _ => Mode::Blob,
+        };
+        let rest = &data[sp + 1..];
+        let nul = rest
+            .iter()
+            .position(|&c| c == 0)
+            .ok_or_else(|| malformed(oid, "truncated tree"))?;
+        let raw = rest
+            .get(nul + 1..nul + 21)
+            .ok_or_else(|| malformed(oid, "truncated tree"))?;
+        f(
+            mode,
+            git2::Oid::from_bytes(raw).map_err(git_err("bad tree entry id"))?,
+        );
+        data = &rest[nul + 21..];
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Every refusal of `procoder prepare`: exit 1, `CODE: message` first on stderr, and nothing
+//! left behind (no task branch, no exchange record, no package).
+
+use crate::common::*;
+use std::path::Path;
+
+/// No `procoder-task-*.zip` anywhere under `dir` (a partial package would be one).
+fn assert_no_package(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read the repo folder") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !name.starts_with("procoder-task-"),
+            "a failed prepare left {name}"
+        );
+    }
+}
+
+/// Runs prepare, checks the code, and that the repository is exactly as before.
+fn refuse(local: &TestRepo, extra: &[&str], code: &str) -> String {
+    let before = local.snapshot();
+    let mut args = vec!["prepare"];
+    args.extend_from_slice(extra);
+    let err = assert_code(&local.procoder(&args), code);
+    before.assert_unchanged(&local.dir, &format!("prepare refused with {code}"));
+    assert!(
+        !before.refs.contains("refs/heads/procoder/"),
+        "no task branch"
+    );
+    assert!(before.exchange_records.is_empty(), "no exchange record");
+    assert_no_package(&local.dir);
+    err
+}
+
+#[test]
+fn not_git_repo() {
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let dir = tmp.path().join("plain");
+    std::fs::create_dir(&dir).expect("mkdir");
+    write_file(&dir, "file.txt", b"not a repository\n");
+    assert_code(&run_procoder(&dir, &["prepare"]), "NOT_GIT_REPO");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["file.txt"], "nothing written outside a repository");
+}
+
+#[test]
+fn worktree_dirty_unstaged_change_names_the_path() {
+    let local = TestRepo::new();
+    write_file(&local.dir, "notes.txt", b"changed\n");
+    let err = refuse(&local, &[], "WORKTREE_DIRTY");
+    assert!(
+        err.contains("notes.txt"),
+        "the dirty path is listed:\n{err}"
+    );
+}
+
+#[test]
+fn worktree_dirty_staged_change() {
+    let local = TestRepo::new();
+    write_file(&local.dir, "staged.txt", b"staged\n");
+    local.git(&["add", "staged.txt"]);
+    let err = refuse(&local, &[], "WORKTREE_DIRTY");
+    assert!(
+        err.contains("staged.txt"),
+        "the staged path is listed:\n{err}"
+    );
+}
+
+#[test]
+fn untracked_files_present() {
+    let local = TestRepo::new();
+    write_file(&local.dir, "stray/untracked.txt", b"new\n");
+    let err = refuse(&local, &[], "UNTRACKED_FILES_PRESENT");
+    assert!(
+        err.contains("untracked.txt"),
+        "the untracked path is listed:\n{err}"
+    );
+}
+
+#[test]
+fn ignored_files_do_not_block_prepare() {
+    let local = TestRepo::new();
+    write_file(&local.dir, ".git/info/exclude", b"*.log\n");
+    write_file(&local.dir, "build.log", b"ignored\n");
+    let prepared = local.prepare();
+    let names: Vec<String> = zip_members(&prepared.zip)
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with("build.log")),
+        "ignored files are not exported"
+    );
+}
+
+#[test]
+fn detached_head() {
+    let local = TestRepo::new();
+    local.git(&["checkout", "-q", "--detach", "HEAD"]);
+    refuse(&local, &[], "DETACHED_HEAD");
+}
+
+#[test]
+fn unborn_head() {
+    let local = TestRepo::empty();
+    refuse(&local, &[], "UNBORN_HEAD");
+}
+
+#[test]
+fn helper_not_found() {
+    let local = TestRepo::new();
+    refuse(
+        &local,
+        &["--helper", "/nonexistent/procoder-return"],
+        "HELPER_NOT_FOUND",
+    );
+}
+
+#[test]
+fn helper_not_found_from_env() {
+    let local = TestRepo::new();
+    let before = local.snapshot();
+    let out = run_procoder_env(
+        &local.dir,
+        &["prepare"],
+        &[("PROCODER_RETURN_HELPER", "/nonexistent/procoder-return")],
+    );
+    assert_code(&out, "HELPER_NOT_FOUND");
+    before.assert_unchanged(&local.dir, "HELPER_NOT_FOUND from the env");
+    assert_no_package(&local.dir);
+}
+
+#[test]
+fn locked_by_a_live_process() {
+    let local = TestRepo::new();
+    let pid = std::process::id().to_string();
+    write_file(&local.dir, ".git/procoder/lock", pid.as_bytes());
+    refuse(&local, &[], "LOCKED");
+    let lock = std::fs::read_to_string(local.dir.join(".git/procoder/lock")).expect("lock");
+    assert_eq!(lock.trim(), pid, "a live process's lock is left alone");
+}
+
+#[test]
+fn stale_lock_of_a_dead_pid_is_taken_over() {
+    let local = TestRepo::new();
+    let dead = 999_999;
+    assert!(
+        !Path::new(&format!("/proc/{dead}")).exists(),
+        "pid {dead} must be dead"
+    );
+    write_file(
+        &local.dir,
+        ".git/procoder/lock",
+        dead.to_string().as_bytes(),
+    );
+    let prepared = local.prepare();
+    assert_eq!(local.rev(&prepared.task_ref), local.rev("HEAD"));
+    let lock = local.dir.join(".git/procoder/lock");
+    if let Ok(text) = std::fs::read_to_string(&lock) {
+        assert_ne!(
+            text.trim(),
+            dead.to_string(),
+            "the stale lock was taken over"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let local = TestRepo::new();
+    let before = local.snapshot();
+    for args in [&["prepare", "--no-such-flag"][..], &["no-such-command"][..]] {
+        let out = local.procoder(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "procoder {args:?}: {}",
+            stderr(&out)
+        );
+    }
+    before.assert_unchanged(&local.dir, "usage errors");
+}
