@@ -8,18 +8,18 @@
 #![warn(missing_docs)]
 
 mod enumerate;
-mod export;
 mod fsck;
 mod header;
 pub mod package;
+mod packcopy;
 mod progress;
 mod quarantine;
 mod write;
 
 pub use enumerate::{reachable, Reachable};
-pub use export::{write_export_pack, ExportPack};
 pub use fsck::check_new_objects;
 pub use header::{BundleHeader, BundleVersion, Prerequisite};
+pub use packcopy::{write_export_pack, ExportPack};
 pub use progress::{Phase, Progress, Silent};
 pub use quarantine::{read_bundle, Quarantine};
 pub use write::{write_bundle, BundleStats};

@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> u8 {
         json,
         verbose: cli.verbose,
     };
+    limit_pack_windows();
     match dispatch(&cli, &ui) {
         Ok(code) => code,
         Err(boxed) => {
@@ -45,6 +46,19 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 /// A failure and, for a dry run that found conflicts, the plan to print with it.
+/// libgit2 maps packs in 1 GiB windows by default, so every page an enumeration touches of a
+/// large pack stays resident: git.git peaked at 387 MB. 32 MiB windows under a 128 MiB limit
+/// cost nothing in speed and keep prepare near 100 MB.
+#[allow(unsafe_code)]
+fn limit_pack_windows() {
+    // SAFETY: git2 marks these global setters unsafe because they race with concurrent libgit2
+    // use; this runs once, single-threaded, before any repository is opened.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(32 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+    }
+}
+
 type Outcome = std::result::Result<u8, Box<(Failure, Option<serde_json::Value>)>>;
 
 fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {

@@ -4,6 +4,7 @@
 
 mod apply_refusals;
 mod common;
+mod export_pack;
 mod go_interop;
 mod helper_glibc;
 mod json_output;

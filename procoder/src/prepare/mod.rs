@@ -44,6 +44,11 @@ pub struct Outcome {
 /// Runs prepare in `ctx`.
 pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result<Outcome> {
     let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    // prepare reads hundreds of thousands of objects of the user's own repository once each:
+    // like git, trust them on read (libgit2 re-hashes every read by default, which doubled the
+    // enumeration time on git.git) and skip its object cache, which would only grow.
+    git2::opts::strict_hash_verification(false);
+    git2::opts::enable_caching(false);
     store::refuse_if_interrupted(ctx)?;
     let repo = &ctx.repo;
     let head = checks::head(repo)?;
@@ -135,6 +140,11 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     rollback.branch = Some((task_ref.clone(), head.oid));
     rollback.record = Some(ctx.exchange_dir(&id));
     store::write_exchange(ctx, &exchange)?;
+    // tempfile creates 0600; the package is an ordinary file the user uploads.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = tmp_zip
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644));
     tmp_zip
         .persist(&output)
         .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e.error))?;

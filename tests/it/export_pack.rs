@@ -1,0 +1,198 @@
+//! The export pack is made by copying entries out of the source packs. These tests build the
+//! layouts that make copying hard (several packs, loose objects, delta bases that must not be
+//! exported, alternates) and let git judge the result.
+
+use crate::common::*;
+
+/// Sorted `git rev-list --objects --branches --tags` ids: what the export must hold exactly.
+fn reachable(dir: &std::path::Path) -> Vec<String> {
+    let mut ids: Vec<String> = git(dir, &["rev-list", "--objects", "--branches", "--tags"])
+        .lines()
+        .map(|l| l.split(' ').next().expect("an id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Every object in the sandbox's object store.
+fn stored(sandbox: &Sandbox) -> Vec<String> {
+    let mut ids: Vec<String> = sandbox
+        .git(&[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname)",
+        ])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn check_export(local: &TestRepo, sandbox: &Sandbox) {
+    assert_eq!(sandbox.git(&["status", "--porcelain"]), "");
+    let idx: Vec<_> = std::fs::read_dir(sandbox.root.join(".git/objects/pack"))
+        .expect("objects/pack")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    assert_eq!(idx.len(), 1, "one export pack");
+    let idx = idx[0].to_str().expect("utf-8").to_owned();
+    sandbox.git(&["verify-pack", &idx]);
+    sandbox.git(&["fsck", "--strict", "--no-dangling"]);
+    let mut local_reachable = reachable(&local.dir);
+    local_reachable.retain(|id| !id.is_empty());
+    assert_eq!(
+        stored(sandbox),
+        local_reachable,
+        "the export holds exactly the reachable objects"
+    );
+}
+
+/// A blob big enough for git to store later versions as deltas.
+fn big_text(version: usize, lines: usize) -> Vec<u8> {
+    let mut s = String::new();
+    for i in 0..lines {
+        s.push_str(&format!(
+            "line {i} of a long file that compresses and deltifies well\n"
+        ));
+        if i % 500 == 0 {
+            s.push_str(&format!("version {version}\n"));
+        }
+    }
+    s.into_bytes()
+}
+
+#[test]
+fn export_from_several_packs_loose_objects_and_unexported_delta_bases() {
+    let repo = TestRepo::new();
+    let d = &repo.dir;
+    // A branch whose blobs become delta bases of main's, then is deleted: its objects stay in
+    // the pack, unreachable, and must not be exported; main's deltas against them are stored whole.
+    // The scratch versions are the largest, so git picks them as delta bases.
+    repo.git(&["checkout", "-q", "-b", "scratch"]);
+    let mut scratch_blobs = Vec::new();
+    for v in 0..3 {
+        write_file(d, "big.txt", &big_text(100 + v, 2600));
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", &format!("scratch {v}")]);
+        scratch_blobs.push(repo.rev("HEAD:big.txt"));
+    }
+    repo.git(&["checkout", "-q", "main"]);
+    for v in 0..4 {
+        write_file(d, "big.txt", &big_text(v, 2000));
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", &format!("big {v}")]);
+    }
+    repo.git(&["gc", "-q", "--aggressive"]);
+    // Some exported blob is stored as a delta against a blob that will not be exported.
+    let source = git(d, &["verify-pack", "-v", &first_idx(d)]);
+    let main_blobs: Vec<String> = (0..4)
+        .map(|i| repo.rev(&format!("main~{}:big.txt", 3 - i)))
+        .collect();
+    assert!(
+        source.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() == 7
+                && main_blobs.contains(&f[0].to_owned())
+                && scratch_blobs.contains(&f[6].to_owned())
+        }),
+        "the source pack stores a main blob as a delta against a scratch blob:\n{source}"
+    );
+    let scratch_tip = repo.rev("scratch");
+    repo.git(&["branch", "-D", "-q", "scratch"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    // A second pack of newer objects, then loose objects on top.
+    write_file(d, "big.txt", &big_text(10, 2000));
+    repo.git(&["commit", "-q", "-am", "second pack"]);
+    repo.git(&["repack", "-q", "-d"]);
+    write_file(d, "big.txt", &big_text(11, 2000));
+    write_file(d, "loose.txt", b"a loose object\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "loose objects"]);
+    let packs = std::fs::read_dir(d.join(".git/objects/pack"))
+        .expect("packs")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pack"))
+        })
+        .count();
+    assert!(packs >= 2, "the source has several packs ({packs})");
+    let verbose = git(d, &["verify-pack", "-v", &format!("{}", first_idx(d))]);
+    assert!(
+        verbose.contains("chain length"),
+        "the source pack has deltas"
+    );
+
+    let prepared = repo.prepare();
+    let sandbox = prepared.unzip();
+    check_export(&repo, &sandbox);
+    assert!(
+        !git_output(&sandbox.root, &["cat-file", "-e", &scratch_tip])
+            .status
+            .success(),
+        "the deleted branch's commit is not exported"
+    );
+    let exported = git(
+        &sandbox.root,
+        &["verify-pack", "-v", &first_idx(&sandbox.root)],
+    );
+    assert!(
+        exported.contains("chain length"),
+        "deltas were kept, not all objects stored whole:\n{exported}"
+    );
+}
+
+fn first_idx(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir.join(".git/objects/pack"))
+        .expect("objects/pack")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("an index")
+        .to_str()
+        .expect("utf-8")
+        .to_owned()
+}
+
+#[test]
+fn export_reads_objects_through_alternates() {
+    let upstream = TestRepo::new();
+    upstream.git(&["gc", "-q"]);
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let borrower = tmp.path().join("borrower");
+    let up = upstream.dir.to_str().expect("utf-8");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            up,
+            borrower.to_str().expect("utf-8"),
+        ],
+    );
+    git(&borrower, &["checkout", "-q", "-B", "main", "origin/main"]);
+    write_file(&borrower, "mine.txt", b"only in the borrower\n");
+    git(&borrower, &["add", "-A"]);
+    git(&borrower, &["commit", "-q", "-m", "borrower commit"]);
+    assert!(borrower.join(".git/objects/info/alternates").exists());
+
+    let out = run_procoder(&borrower, &["prepare", "--json"]);
+    assert_success(&out, "prepare in a repository with alternates");
+    let zip = json_stdout(&out)["package"]
+        .as_str()
+        .expect("package")
+        .to_owned();
+    let dest = tempfile::TempDir::new().expect("tmp");
+    let root = unzip_to(std::path::Path::new(&zip), dest.path());
+    assert!(
+        !root.join(".git/objects/info/alternates").exists(),
+        "alternates never travel"
+    );
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    git(&root, &["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(
+        git(&root, &["rev-parse", "HEAD"]),
+        git(&borrower, &["rev-parse", "HEAD"])
+    );
+}
