@@ -118,7 +118,7 @@ fn export_from_several_packs_loose_objects_and_unexported_delta_bases() {
         })
         .count();
     assert!(packs >= 2, "the source has several packs ({packs})");
-    let verbose = git(d, &["verify-pack", "-v", &format!("{}", first_idx(d))]);
+    let verbose = git(d, &["verify-pack", "-v", &first_idx(d)]);
     assert!(
         verbose.contains("chain length"),
         "the source pack has deltas"

@@ -4,6 +4,9 @@
 use sha1::{Digest, Sha1};
 use std::io::{self, Write};
 
+/// (oid, CRC32 of the entry bytes, offset): what an index needs of each entry.
+pub type Entry = ([u8; 20], u32, u64);
+
 /// Object type numbers of the pack format.
 pub const OBJ_OFS_DELTA: u8 = 6;
 pub const OBJ_REF_DELTA: u8 = 7;
@@ -15,7 +18,7 @@ pub struct PackWriter<W: Write> {
     crc: crc32fast::Hasher,
     offset: u64,
     /// (oid, crc, offset) of every entry written.
-    pub entries: Vec<([u8; 20], u32, u64)>,
+    pub entries: Vec<Entry>,
 }
 
 impl<W: Write> PackWriter<W> {
@@ -88,7 +91,7 @@ impl<W: Write> PackWriter<W> {
     }
 
     /// Writes the trailer; returns the pack checksum and the entries.
-    pub fn finish(mut self) -> io::Result<([u8; 20], Vec<([u8; 20], u32, u64)>, W)> {
+    pub fn finish(mut self) -> io::Result<([u8; 20], Vec<Entry>, W)> {
         let sum: [u8; 20] = self.sha.finalize_reset().into();
         self.out.write_all(&sum)?;
         self.out.flush()?;
@@ -99,10 +102,10 @@ impl<W: Write> PackWriter<W> {
 /// Writes a version 2 `.idx` for `entries` of the pack with checksum `pack_sum`.
 pub fn write_idx(
     out: &mut impl Write,
-    mut entries: Vec<([u8; 20], u32, u64)>,
+    mut entries: Vec<Entry>,
     pack_sum: &[u8; 20],
 ) -> io::Result<()> {
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_unstable_by_key(|e| e.0);
     let mut buf = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
     buf.extend_from_slice(&[0xff, b't', b'O', b'c', 0, 0, 0, 2]);
     let mut fanout = [0u32; 256];
