@@ -38,15 +38,21 @@ pub struct RefEdit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Entry {
-    /// prepare: the task branch, record and package exist.
-    Prepared {
-        /// The task branch.
+    /// prepare: the record is written; nothing else exists yet.
+    Begin {
+        /// The task branch to create.
         task_ref: String,
         /// Its commit.
         base_oid: ObjectId,
-        /// Absolute path of the task package.
+        /// Absolute path the task package is written to.
         package: String,
     },
+    /// prepare: the task branch exists.
+    BranchCreated,
+    /// prepare: the task package is in place.
+    PackageWritten,
+    /// prepare: done (the exclude line is written too).
+    Prepared,
     /// apply: every check passed and objects are in the store; nothing moved yet.
     Plan {
         /// Transaction id, unique within the exchange.
@@ -84,7 +90,10 @@ impl Entry {
     /// The command that writes this step.
     pub fn op(&self) -> &'static str {
         match self {
-            Entry::Prepared { .. } => "prepare",
+            Entry::Begin { .. }
+            | Entry::BranchCreated
+            | Entry::PackageWritten
+            | Entry::Prepared => "prepare",
             Entry::Plan { .. }
             | Entry::RefUpdated { .. }
             | Entry::Committed { .. }

@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
         recover::run(ctx, Some(id), recover::Direction::Abort)?;
         outcome.rolled_back = true;
     }
-    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    let _lock = ctx.lock()?;
     store::refuse_if_interrupted(ctx)?;
     let base = to_git(exchange.task.base_oid);
     let checked_out: Vec<String> = crate::apply::plan::worktrees(ctx)?
@@ -77,13 +77,7 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
         }
     }
     let records = store::read_log(ctx, id)?;
-    if let Some(package) = records.iter().find_map(|r| {
-        if let Entry::Prepared { package, .. } = &r.entry {
-            Some(package.clone())
-        } else {
-            None
-        }
-    }) {
+    if let Some(package) = store::package_of(&records) {
         if std::fs::remove_file(&package).is_ok() {
             outcome.package_deleted = Some(package.clone());
         }

@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::store::{self, State};
 use procoder_bundle::to_git;
-use procoder_manifest::{Entry, ExchangeId, Result};
+use procoder_manifest::{ExchangeId, Result};
 
 /// One exchange as status shows it.
 #[derive(Debug, Clone)]
@@ -23,6 +23,7 @@ impl Row {
     /// `prepared`, `applied`, `aborted`, `interrupted`.
     pub fn state_name(&self) -> &'static str {
         match self.state {
+            State::Preparing { .. } => "preparing",
             State::Prepared => "prepared",
             State::Applied { .. } => "applied",
             State::Aborted => "aborted",
@@ -40,13 +41,7 @@ pub fn run(ctx: &Context) -> Result<Vec<Row>> {
             continue;
         };
         let records = store::read_log(ctx, &id)?;
-        let package = records.iter().find_map(|r| {
-            if let Entry::Prepared { package, .. } = &r.entry {
-                Some(package.clone())
-            } else {
-                None
-            }
-        });
+        let package = store::package_of(&records);
         let task_tip = ctx.repo.refname_to_id(&exchange.task.root_ref).ok();
         let base = to_git(exchange.task.base_oid);
         let ahead = task_tip

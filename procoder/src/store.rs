@@ -147,6 +147,9 @@ pub fn crash_point(step: &str) {
 /// What the log says about an exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
+    /// A prepare that did not finish (crash or kill): `step` is the last step logged.
+    /// `procoder abort` cleans it up.
+    Preparing { step: &'static str },
     /// Prepared, never applied.
     Prepared,
     /// At least one apply committed.
@@ -165,11 +168,23 @@ pub enum State {
 
 /// Derives the state from the records.
 pub fn state(records: &[LogRecord]) -> State {
-    let mut state = State::Prepared;
+    // A record with no log at all: prepare stopped right after writing it.
+    let mut state = State::Preparing { step: "record" };
     let mut applied = 0;
     for r in records {
         match &r.entry {
-            Entry::Prepared { .. } => {}
+            Entry::Begin { .. } => state = State::Preparing { step: "begin" },
+            Entry::BranchCreated => {
+                state = State::Preparing {
+                    step: "branch_created",
+                }
+            }
+            Entry::PackageWritten => {
+                state = State::Preparing {
+                    step: "package_written",
+                }
+            }
+            Entry::Prepared => state = State::Prepared,
             Entry::Plan {
                 tx,
                 edits,
@@ -204,6 +219,14 @@ pub fn state(records: &[LogRecord]) -> State {
         }
     }
     state
+}
+
+/// The task package path prepare recorded.
+pub fn package_of(records: &[LogRecord]) -> Option<String> {
+    records.iter().find_map(|r| match &r.entry {
+        Entry::Begin { package, .. } => Some(package.clone()),
+        _ => None,
+    })
 }
 
 /// The value each ref had after the last committed apply of this exchange: a later return may

@@ -36,7 +36,7 @@ pub fn run(
     opts: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Outcome> {
-    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    let _lock = ctx.lock()?;
     store::refuse_if_interrupted(ctx)?;
     let mut plan = plan::make(ctx, package, opts, progress)?;
     if !opts.dry_run && !plan.conflicts.is_empty() {

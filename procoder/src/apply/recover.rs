@@ -24,7 +24,7 @@ pub struct Outcome {
 
 /// Finds the interrupted exchange (`id`, or the only one) and continues or aborts it.
 pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Result<Outcome> {
-    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    let _lock = ctx.lock()?;
     let candidates: Vec<ExchangeId> = match id {
         Some(id) => vec![id.clone()],
         None => store::list_exchanges(ctx),

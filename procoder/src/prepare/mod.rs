@@ -43,7 +43,7 @@ pub struct Outcome {
 
 /// Runs prepare in `ctx`.
 pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result<Outcome> {
-    let _lock = crate::lock::Lock::acquire(&ctx.store)?;
+    let _lock = ctx.lock()?;
     // prepare reads hundreds of thousands of objects of the user's own repository once each:
     // like git, trust them on read (libgit2 re-hashes every read by default, which doubled the
     // enumeration time on git.git) and skip its object cache, which would only grow.
@@ -103,13 +103,19 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         .prefix("prepare-")
         .tempdir_in(ctx.tmp_dir()?)
         .map_err(|e| Failure::internal("cannot create a scratch directory", e))?;
+    // Built under .git/procoder/tmp, not beside the output: a crash must not leave a stray
+    // file in the work tree (the next prepare would refuse it as untracked).
     let tmp_zip = tempfile::Builder::new()
-        .prefix(".procoder-task-")
-        .suffix(".zip.tmp")
-        .tempfile_in(&out_dir)
-        .map_err(|e| {
-            Failure::internal(format!("cannot create a file in {}", out_dir.display()), e)
-        })?;
+        .prefix("task-")
+        .suffix(".zip")
+        .tempfile_in(ctx.tmp_dir()?)
+        .map_err(|e| Failure::internal("cannot create the task package", e))?;
+    if !out_dir.is_dir() {
+        return Err(Failure::internal(
+            format!("cannot write the package into {}", out_dir.display()),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
     let input = package::Input {
         repo,
         top: &top,
@@ -135,30 +141,25 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         record: None,
         zip: None,
     };
+    // Each step is logged once done; after a crash, status shows the exchange as preparing
+    // and abort removes what the log says exists.
+    rollback.record = Some(ctx.exchange_dir(&id));
+    store::write_exchange(ctx, &exchange)?;
+    let begin = Entry::Begin {
+        task_ref: task_ref.clone(),
+        base_oid: from_git(head.oid),
+        package: output.display().to_string(),
+    };
+    store::append(ctx, &id, begin)?;
     repo.reference(&task_ref, head.oid, false, "procoder prepare: task branch")
         .map_err(|e| Failure::internal(format!("cannot create {task_ref}"), e))?;
     rollback.branch = Some((task_ref.clone(), head.oid));
-    rollback.record = Some(ctx.exchange_dir(&id));
-    store::write_exchange(ctx, &exchange)?;
-    // tempfile creates 0600; the package is an ordinary file the user uploads.
-    use std::os::unix::fs::PermissionsExt;
-    let _ = tmp_zip
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644));
-    tmp_zip
-        .persist(&output)
-        .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e.error))?;
+    store::append(ctx, &id, Entry::BranchCreated)?;
+    place_package(tmp_zip, &output)?;
     rollback.zip = Some(output.clone());
+    store::append(ctx, &id, Entry::PackageWritten)?;
     exclude_package(ctx, &output)?;
-    store::append(
-        ctx,
-        &id,
-        Entry::Prepared {
-            task_ref: task_ref.clone(),
-            base_oid: from_git(head.oid),
-            package: output.display().to_string(),
-        },
-    )?;
+    store::append(ctx, &id, Entry::Prepared)?;
     rollback.disarm();
 
     let mut warnings = Vec::new();
@@ -238,6 +239,38 @@ fn random3() -> [u8; 3] {
         b = [(mix >> 16) as u8, (mix >> 8) as u8, mix as u8];
     }
     b
+}
+
+/// Moves the finished package to `output`: a rename when on the same file system, else a copy
+/// into a temporary file beside `output` and a rename (so `output` never holds a partial zip).
+fn place_package(tmp: tempfile::NamedTempFile, output: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // tempfile creates 0600; the package is an ordinary file the user uploads.
+    let _ = tmp
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644));
+    let tmp = match tmp.persist(output) {
+        Ok(_) => return Ok(()),
+        Err(e) => e.file,
+    };
+    let dir = output.parent().unwrap_or(Path::new("."));
+    let mut copy = tempfile::Builder::new()
+        .prefix(".procoder-task-")
+        .tempfile_in(dir)
+        .map_err(|e| Failure::internal(format!("cannot write into {}", dir.display()), e))?;
+    std::io::copy(
+        &mut std::fs::File::open(tmp.path())
+            .map_err(|e| Failure::internal("cannot read the package", e))?,
+        copy.as_file_mut(),
+    )
+    .and_then(|_| copy.as_file().sync_all())
+    .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e))?;
+    let _ = copy
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644));
+    copy.persist(output)
+        .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e.error))?;
+    Ok(())
 }
 
 /// Lists the package in `.git/info/exclude` when it lies inside the work tree, so `git status`

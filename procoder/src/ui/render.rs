@@ -211,6 +211,16 @@ pub fn render_status(rows: &[Row]) -> (Value, String) {
     {
         let _ = writeln!(t, "!! INTERRUPTED apply of {}: run `procoder apply --continue {0}` or `procoder apply --abort {0}`", r.exchange_id);
     }
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.state, State::Preparing { .. }))
+    {
+        let _ = writeln!(
+            t,
+            "!! prepare of {} did not finish: run `procoder abort {0}` to clean it up",
+            r.exchange_id
+        );
+    }
     let _ = writeln!(
         t,
         "{:<22}  {:<11}  {:<8}  {:<12}  {:>5}  {:<7}  TASK BRANCH",
