@@ -7,6 +7,7 @@
 //! prints and never shells out to git.
 #![warn(missing_docs)]
 
+mod delta;
 mod enumerate;
 mod fsck;
 mod header;

@@ -1,8 +1,16 @@
-//! Writing a v2 bundle: the objects reachable from the refs and not from the prerequisites.
+//! Writing a v2 bundle whose pack is thin and exact, as `git bundle create` writes them and
+//! better: the objects are exactly those reachable from the refs and not from the
+//! prerequisites' trees (a renamed directory ships its new trees, not its unchanged blobs),
+//! and each new blob or tree may be a delta against the prerequisite's object at the same path
+//! (which the receiver has) or against the previous version of that path in this pack.
+//! libgit2's packbuilder can write neither thin packs (#5367) nor that exact list.
 
+use crate::delta;
 use crate::header::prerequisite_of;
+use crate::packcopy::writer::PackWriter;
 use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
 use procoder_manifest::{Failure, Result};
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 /// What a written bundle holds.
@@ -10,11 +18,18 @@ use std::io::Write;
 pub struct BundleStats {
     /// Objects in the pack.
     pub objects: usize,
+    /// Of those, stored as deltas.
+    pub deltas: usize,
     /// Bytes written, header included.
     pub bytes: u64,
 }
 
-/// Writes a bundle advertising `refs` (name, tip) that assumes the receiver has `prerequisites`.
+/// Longest delta chain we build (git's default `pack.depth`).
+const MAX_DEPTH: u32 = 50;
+/// Objects larger than this are stored whole: delta search would cost more than it saves.
+const MAX_DELTA_SOURCE: usize = 64 << 20;
+
+/// Writes a bundle advertising `refs` (name, tip) for a receiver that has `prerequisites`.
 /// `git bundle verify` and `git fetch` accept the result.
 pub fn write_bundle(
     repo: &git2::Repository,
@@ -23,16 +38,22 @@ pub fn write_bundle(
     out: &mut impl Write,
     progress: &mut dyn Progress,
 ) -> Result<BundleStats> {
+    let odb = repo
+        .odb()
+        .map_err(git_err("cannot open the object database"))?;
     let mut header = BundleHeader {
         version: crate::BundleVersion::V2,
         prerequisites: Vec::new(),
         refs: Vec::new(),
     };
+    let mut have = Have::default();
     for &oid in prerequisites {
         let commit = repo
             .find_commit(oid)
             .map_err(git_err(format!("prerequisite {oid} is not a commit")))?;
         header.prerequisites.push(prerequisite_of(&commit));
+        have.add_tree(&odb, commit.tree_id(), Vec::new())?;
+        have.objects.insert(oid);
     }
     header.refs = refs
         .iter()
@@ -40,9 +61,160 @@ pub fn write_bundle(
         .collect();
 
     progress.phase(Phase::Counting, None);
+    let list = list_objects(repo, &odb, prerequisites, refs, &have)?;
+    let mut counting = Counter {
+        inner: out,
+        bytes: 0,
+    };
+    header
+        .write(&mut counting)
+        .map_err(io_err("cannot write the bundle header"))?;
+    progress.phase(Phase::Writing, Some(list.len() as u64));
+    let count = u32::try_from(list.len())
+        .map_err(|e| Failure::internal("too many objects for one pack", e))?;
+    let mut pack =
+        PackWriter::new(&mut counting, count).map_err(io_err("cannot write the bundle pack"))?;
+    let mut last_at_path: HashMap<Vec<u8>, (git2::Oid, u32)> = HashMap::new();
+    // Offsets of entries written so far: a delta against one of them is an offset delta
+    // (a distance of a few bytes instead of a 20-byte id).
+    let mut offsets: HashMap<git2::Oid, u64> = HashMap::new();
+    let mut deltas = 0;
+    for (n, item) in list.iter().enumerate() {
+        let obj = odb
+            .read(item.oid)
+            .map_err(git_err(format!("cannot read {}", item.oid)))?;
+        let data = obj.data();
+        let mut bases: Vec<(git2::Oid, u32)> = Vec::new();
+        if let Some(path) = &item.path {
+            if let Some(&prev) = last_at_path.get(path) {
+                bases.push(prev);
+            }
+            if let Some(&(oid, kind)) = have.by_path.get(path) {
+                if kind == obj.kind() {
+                    bases.push((oid, 0));
+                }
+            }
+        }
+        let mut best: Option<(git2::Oid, u32, Vec<u8>)> = None;
+        if data.len() <= MAX_DELTA_SOURCE {
+            for (base, depth) in bases {
+                if depth >= MAX_DEPTH || base == item.oid {
+                    continue;
+                }
+                let Ok(source) = odb.read(base) else { continue };
+                if source.kind() != obj.kind() || source.len() > MAX_DELTA_SOURCE {
+                    continue;
+                }
+                // Worth it only when clearly smaller than the object itself (git uses half).
+                let limit = best.as_ref().map_or(data.len() / 2, |b| b.2.len());
+                if let Some(d) = delta::encode(source.data(), data, limit) {
+                    best = Some((base, depth + 1, d));
+                }
+            }
+        }
+        let start = pack.begin();
+        let io = |e| Failure::internal("cannot write the bundle pack", e);
+        let depth = match best {
+            Some((base, depth, d)) => {
+                match offsets.get(&base) {
+                    Some(&at) => pack
+                        .header(
+                            crate::packcopy::writer::OBJ_OFS_DELTA,
+                            d.len() as u64,
+                            Some(start - at),
+                        )
+                        .map_err(io)?,
+                    None => pack
+                        .ref_delta_header(d.len() as u64, &raw(base))
+                        .map_err(io)?,
+                }
+                pack.data(&deflate(&d)?).map_err(io)?;
+                deltas += 1;
+                depth
+            }
+            None => {
+                pack.header(type_number(obj.kind())?, data.len() as u64, None)
+                    .map_err(io)?;
+                pack.data(&deflate(data)?).map_err(io)?;
+                0
+            }
+        };
+        pack.end(raw(item.oid), start);
+        offsets.insert(item.oid, start);
+        if let Some(path) = &item.path {
+            last_at_path.insert(path.clone(), (item.oid, depth));
+        }
+        progress.advance(n as u64 + 1);
+    }
+    pack.finish()
+        .map_err(io_err("cannot finish the bundle pack"))?;
+    counting
+        .flush()
+        .map_err(io_err("cannot write the bundle"))?;
+    Ok(BundleStats {
+        objects: list.len(),
+        deltas,
+        bytes: counting.bytes,
+    })
+}
+
+/// What the receiver has: every object of the prerequisites' trees, and each path's object.
+#[derive(Default)]
+struct Have {
+    objects: HashSet<git2::Oid>,
+    by_path: HashMap<Vec<u8>, (git2::Oid, git2::ObjectType)>,
+}
+
+impl Have {
+    fn add_tree(&mut self, odb: &git2::Odb<'_>, root: git2::Oid, prefix: Vec<u8>) -> Result<()> {
+        let mut stack = vec![(root, prefix)];
+        while let Some((tree, path)) = stack.pop() {
+            self.by_path
+                .entry(path.clone())
+                .or_insert((tree, git2::ObjectType::Tree));
+            if !self.objects.insert(tree) {
+                continue;
+            }
+            let obj = odb
+                .read(tree)
+                .map_err(git_err(format!("cannot read tree {tree}")))?;
+            for (mode, name, oid) in tree_entries(obj.data()) {
+                let child = join(&path, name);
+                match mode {
+                    Mode::Tree => stack.push((oid, child)),
+                    Mode::Blob => {
+                        self.objects.insert(oid);
+                        self.by_path
+                            .entry(child)
+                            .or_insert((oid, git2::ObjectType::Blob));
+                    }
+                    Mode::Gitlink => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Item {
+    oid: git2::Oid,
+    /// Where the object sits in its commit's tree (None for commits and tags).
+    path: Option<Vec<u8>>,
+}
+
+/// New commits oldest first, each followed by the trees and blobs it introduces.
+fn list_objects(
+    repo: &git2::Repository,
+    odb: &git2::Odb<'_>,
+    prerequisites: &[git2::Oid],
+    refs: &[(String, git2::Oid)],
+    have: &Have,
+) -> Result<Vec<Item>> {
     let mut walk = repo
         .revwalk()
         .map_err(git_err("cannot start a revision walk"))?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .map_err(git_err("cannot sort the walk"))?;
     for (name, oid) in refs {
         walk.push(*oid)
             .map_err(git_err(format!("cannot walk from {name}")))?;
@@ -51,42 +223,119 @@ pub fn write_bundle(
         walk.hide(oid)
             .map_err(git_err(format!("cannot hide {oid}")))?;
     }
-    let mut pb = repo
-        .packbuilder()
-        .map_err(git_err("cannot create a pack builder"))?;
-    // insert_walk also marks the prerequisites' trees uninteresting, so unchanged blobs stay out.
-    pb.insert_walk(&mut walk)
-        .map_err(git_err("cannot collect the objects to send"))?;
-    let objects = pb.object_count();
-
-    let mut counting = Counter {
-        inner: out,
-        bytes: 0,
-    };
-    header
-        .write(&mut counting)
-        .map_err(io_err("cannot write the bundle header"))?;
-    progress.phase(Phase::Writing, None);
-    let mut io_error = None;
-    pb.foreach(|chunk| match counting.write_all(chunk) {
-        Ok(()) => true,
-        Err(e) => {
-            io_error = Some(e);
-            false
+    let mut seen: HashSet<git2::Oid> = HashSet::new();
+    let mut list = Vec::new();
+    for commit in walk {
+        let commit = commit.map_err(git_err("cannot walk the new commits"))?;
+        if !seen.insert(commit) {
+            continue;
         }
-    })
-    .map_err(|e| match io_error.take() {
-        Some(io) => Failure::internal("cannot write the bundle pack", io),
-        None => Failure::internal("cannot build the bundle pack", e),
-    })?;
-    progress.advance(counting.bytes);
-    counting
-        .flush()
-        .map_err(io_err("cannot write the bundle"))?;
-    Ok(BundleStats {
-        objects,
-        bytes: counting.bytes,
-    })
+        list.push(Item {
+            oid: commit,
+            path: None,
+        });
+        let tree = repo
+            .find_commit(commit)
+            .map_err(git_err(format!("cannot read commit {commit}")))?
+            .tree_id();
+        let mut stack = vec![(tree, Vec::new())];
+        while let Some((tree, path)) = stack.pop() {
+            if have.objects.contains(&tree) || !seen.insert(tree) {
+                continue; // the receiver has this tree, hence everything below it
+            }
+            list.push(Item {
+                oid: tree,
+                path: Some(path.clone()),
+            });
+            let obj = odb
+                .read(tree)
+                .map_err(git_err(format!("cannot read tree {tree}")))?;
+            for (mode, name, oid) in tree_entries(obj.data()) {
+                let child = join(&path, name);
+                match mode {
+                    Mode::Tree => stack.push((oid, child)),
+                    Mode::Blob if !have.objects.contains(&oid) && seen.insert(oid) => {
+                        list.push(Item {
+                            oid,
+                            path: Some(child),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(list)
+}
+
+enum Mode {
+    Tree,
+    Blob,
+    Gitlink,
+}
+
+/// Entries of a raw tree (already validated by the repository that holds it).
+fn tree_entries(mut data: &[u8]) -> Vec<(Mode, &[u8], git2::Oid)> {
+    let mut out = Vec::new();
+    while let Some(sp) = data.iter().position(|&c| c == b' ') {
+        let mode = match &data[..sp] {
+            b"40000" | b"040000" => Mode::Tree,
+            b"160000" => Mode::Gitlink,
+            _ => Mode::Blob,
+        };
+        let rest = &data[sp + 1..];
+        let Some(nul) = rest.iter().position(|&c| c == 0) else {
+            break;
+        };
+        let Some(oid) = rest
+            .get(nul + 1..nul + 21)
+            .and_then(|b| git2::Oid::from_bytes(b).ok())
+        else {
+            break;
+        };
+        out.push((mode, &rest[..nul], oid));
+        data = &rest[nul + 21..];
+    }
+    out
+}
+
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(dir.len() + name.len() + 1);
+    if !dir.is_empty() {
+        p.extend_from_slice(dir);
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
+}
+
+fn raw(oid: git2::Oid) -> [u8; 20] {
+    let mut b = [0u8; 20];
+    b.copy_from_slice(&oid.as_bytes()[..20]);
+    b
+}
+
+fn type_number(kind: git2::ObjectType) -> Result<u8> {
+    match kind {
+        git2::ObjectType::Commit => Ok(1),
+        git2::ObjectType::Tree => Ok(2),
+        git2::ObjectType::Blob => Ok(3),
+        git2::ObjectType::Tag => Ok(4),
+        other => Err(Failure::internal(
+            format!("cannot pack an object of type {other:?}"),
+            std::io::Error::other("bad type"),
+        )),
+    }
+}
+
+fn deflate(data: &[u8]) -> Result<Vec<u8>> {
+    let mut z = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        flate2::Compression::default(),
+    );
+    z.write_all(data)
+        .map_err(io_err("cannot compress an object"))?;
+    z.finish().map_err(io_err("cannot compress an object"))
 }
 
 struct Counter<'a, W: Write> {

@@ -104,10 +104,18 @@ pub fn read_log(ctx: &Context, id: &ExchangeId) -> Result<Vec<LogRecord>> {
 pub fn append(ctx: &Context, id: &ExchangeId, entry: Entry) -> Result<()> {
     let seq = read_log(ctx, id)?.last().map_or(1, |r| r.seq + 1);
     let path = ctx.exchange_dir(id).join("log.jsonl");
-    // A torn last line stays where it is; start ours on a fresh line so both stay parseable.
-    let needs_newline = std::fs::read(&path)
-        .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
-        .unwrap_or(false);
+    // A torn last line (a crash mid-write) was never a record: cut it off before appending,
+    // or it would become a damaged line in the middle of the log.
+    if let Ok(bytes) = std::fs::read(&path) {
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(keep as u64).and_then(|()| f.sync_data()))
+                .map_err(|e| Failure::internal(format!("cannot trim the torn end of {}", path.display()), e))?;
+        }
+    }
     let step = serde_json::to_value(&entry)
         .ok()
         .and_then(|v| v.get("step").and_then(|s| s.as_str()).map(str::to_owned))
@@ -122,9 +130,6 @@ pub fn append(ctx: &Context, id: &ExchangeId, entry: Entry) -> Result<()> {
     let mut line = serde_json::to_string(&record)
         .map_err(|e| Failure::internal("cannot encode a log record", e))?;
     line.push('\n');
-    if needs_newline {
-        line.insert(0, '\n');
-    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

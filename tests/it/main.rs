@@ -13,3 +13,4 @@ mod prepare_refusals;
 mod return_refusals;
 mod roundtrip;
 mod task_package;
+mod thin_bundle;

@@ -5,7 +5,7 @@
 //! everything instead (134 s and 812 MiB on git.git).
 
 mod idx;
-mod writer;
+pub(crate) mod writer;
 
 use crate::{enumerate, git_err, io_err, Phase, Progress};
 use idx::PackIndex;

@@ -79,6 +79,13 @@ impl<W: Write> PackWriter<W> {
         self.raw(&buf)
     }
 
+    /// The header of a delta against the object `base` (anywhere: in this pack or, in a thin
+    /// pack, at the receiver).
+    pub fn ref_delta_header(&mut self, delta_size: u64, base: &[u8; 20]) -> io::Result<()> {
+        self.header(OBJ_REF_DELTA, delta_size, None)?;
+        self.raw(base)
+    }
+
     /// Entry payload bytes (already compressed).
     pub fn data(&mut self, buf: &[u8]) -> io::Result<()> {
         self.raw(buf)

@@ -1,0 +1,365 @@
+//! git's delta encoding (the pack format's `REF_DELTA`/`OFS_DELTA` payload), written from the
+//! algorithm of git's `diff-delta.c`: the source is indexed in 16-byte blocks, the target is
+//! scanned with a rolling hash, and each hit is extended forwards and backwards into a copy.
+//! No maintained Rust crate encodes git deltas; git's own decoder checks ours in the tests.
+
+use std::collections::HashMap;
+
+const BLOCK: usize = 16;
+/// Largest copy of one instruction that every git reads (pack v2 limit).
+const MAX_COPY: usize = 0x10000;
+/// Candidates kept per hash bucket: bounds the work on repetitive sources.
+const MAX_BUCKET: usize = 64;
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Builds the delta that turns `source` into `target`, or `None` when it would not be smaller
+/// than `limit` bytes (the caller's budget: storing the target whole is then better).
+pub fn encode(source: &[u8], target: &[u8], limit: usize) -> Option<Vec<u8>> {
+    if source.len() < BLOCK || target.is_empty() {
+        return None;
+    }
+    let index = Index::new(source);
+    let mut ops = Ops::default();
+    let mut literal_start = 0usize;
+    let mut i = 0usize;
+    let mut hash = if target.len() >= BLOCK {
+        block_hash(&target[..BLOCK])
+    } else {
+        0
+    };
+    let top = PRIME.wrapping_pow(BLOCK as u32 - 1);
+    // Where the previous copy ended in the source: an edit of equal length continues there.
+    let mut next_source = 0usize;
+    while i + BLOCK <= target.len() {
+        let mut best: Option<(usize, usize)> = None; // (source offset, length)
+        let mut consider = |s: usize| {
+            if s + BLOCK <= source.len() && source[s..s + BLOCK] == target[i..i + BLOCK] {
+                let len = BLOCK + common_prefix(&source[s + BLOCK..], &target[i + BLOCK..]);
+                if best.is_none_or(|(_, l)| len > l) {
+                    best = Some((s, len));
+                }
+            }
+        };
+        consider(next_source + (i - literal_start));
+        for &s in index.buckets.get(&hash).map_or(&[][..], Vec::as_slice) {
+            consider(s as usize);
+        }
+        match best {
+            Some((s, len)) => {
+                let (s, start, len) = ops.extend_back(source, target, s, i, len, literal_start);
+                ops.literal(&target[literal_start..start]);
+                ops.copy(s, start, len);
+                i = start + len;
+                literal_start = i;
+                next_source = s + len;
+                if ops.size() >= limit {
+                    return None;
+                }
+                if i + BLOCK <= target.len() {
+                    hash = block_hash(&target[i..i + BLOCK]);
+                }
+            }
+            None => {
+                if i + BLOCK < target.len() {
+                    hash = hash
+                        .wrapping_sub(u64::from(target[i]).wrapping_mul(top))
+                        .wrapping_mul(PRIME)
+                        .wrapping_add(u64::from(target[i + BLOCK]));
+                }
+                i += 1;
+                if i - literal_start > 4096 && ops.size() + (i - literal_start) >= limit {
+                    return None;
+                }
+            }
+        }
+    }
+    ops.literal(&target[literal_start..]);
+    let out = ops.encode(source.len(), target);
+    (out.len() < limit).then_some(out)
+}
+
+/// The instructions so far, kept symbolic so a later match can take bytes back from a short
+/// copy before it (a repetitive file often offers a wrong short match before the right one).
+#[derive(Default)]
+struct Ops {
+    /// (source offset, target offset, length) for copies; `usize::MAX` source for literals.
+    list: Vec<(usize, usize, usize)>,
+    bytes: usize,
+}
+
+impl Ops {
+    fn size(&self) -> usize {
+        self.bytes
+    }
+
+    fn literal(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.bytes += bytes.len() + bytes.len().div_ceil(127);
+            self.list.push((usize::MAX, 0, bytes.len()));
+        }
+    }
+
+    fn copy(&mut self, s: usize, t: usize, len: usize) {
+        self.bytes += 8 * len.div_ceil(MAX_COPY);
+        self.list.push((s, t, len));
+    }
+
+    /// Extends a match backwards over pending literal bytes and then over whole short copies
+    /// just before it that it covers too. Returns the new (source, target, length).
+    #[allow(clippy::too_many_arguments)]
+    fn extend_back(
+        &mut self,
+        source: &[u8],
+        target: &[u8],
+        mut s: usize,
+        mut t: usize,
+        mut len: usize,
+        mut floor: usize,
+    ) -> (usize, usize, usize) {
+        loop {
+            while t > floor && s > 0 && source[s - 1] == target[t - 1] {
+                s -= 1;
+                t -= 1;
+                len += 1;
+            }
+            if t != floor {
+                return (s, t, len);
+            }
+            let Some(&(ps, pt, plen)) = self.list.last() else {
+                return (s, t, len);
+            };
+            if ps == usize::MAX
+                || plen > 64
+                || s < plen
+                || source[s - plen..s] != target[pt..pt + plen]
+            {
+                return (s, t, len);
+            }
+            self.list.pop();
+            self.bytes -= 8;
+            s -= plen;
+            t = pt;
+            len += plen;
+            floor = pt;
+        }
+    }
+
+    fn encode(&self, source_len: usize, target: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bytes + 16);
+        push_varint(&mut out, source_len as u64);
+        push_varint(&mut out, target.len() as u64);
+        let mut t = 0usize;
+        for &(s, pt, len) in &self.list {
+            if s == usize::MAX {
+                push_literal(&mut out, &target[t..t + len]);
+            } else {
+                debug_assert_eq!(pt, t);
+                let mut done = 0;
+                while done < len {
+                    let n = (len - done).min(MAX_COPY);
+                    push_copy(&mut out, s + done, n);
+                    done += n;
+                }
+            }
+            t += len;
+        }
+        out
+    }
+}
+
+struct Index {
+    buckets: HashMap<u64, Vec<u32>>,
+}
+
+impl Index {
+    fn new(source: &[u8]) -> Self {
+        // Small sources are indexed at every byte (exact matches right after an edit); larger
+        // ones more sparsely, down to git's every 16 bytes, to bound memory.
+        let step = (source.len() / (256 << 10)).clamp(1, BLOCK);
+        let mut buckets: HashMap<u64, Vec<u32>> = HashMap::with_capacity(source.len() / step + 1);
+        let mut at = 0;
+        while at + BLOCK <= source.len() {
+            let bucket = buckets
+                .entry(block_hash(&source[at..at + BLOCK]))
+                .or_default();
+            if bucket.len() < MAX_BUCKET {
+                bucket.push(at as u32);
+            }
+            at += step;
+        }
+        Self { buckets }
+    }
+}
+
+fn block_hash(block: &[u8]) -> u64 {
+    block.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(PRIME).wrapping_add(u64::from(b))
+    })
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn push_literal(out: &mut Vec<u8>, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let n = bytes.len().min(127);
+        out.push(n as u8);
+        out.extend_from_slice(&bytes[..n]);
+        bytes = &bytes[n..];
+    }
+}
+
+/// A copy instruction: offset in up to 4 bytes, size in up to 3 (0 means 0x10000).
+fn push_copy(out: &mut Vec<u8>, offset: usize, size: usize) {
+    let at = out.len();
+    out.push(0x80);
+    let mut flags = 0x80u8;
+    for i in 0..4 {
+        let byte = (offset >> (8 * i)) as u8;
+        if byte != 0 {
+            flags |= 1 << i;
+            out.push(byte);
+        }
+    }
+    let size = if size == MAX_COPY { 0 } else { size };
+    for i in 0..3 {
+        let byte = (size >> (8 * i)) as u8;
+        if byte != 0 {
+            flags |= 0x10 << i;
+            out.push(byte);
+        }
+    }
+    out[at] = flags;
+}
+
+/// Applies a delta: the tests' check of our own output.
+#[cfg(test)]
+pub fn apply(source: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
+    let mut pos = 0;
+    let varint = |pos: &mut usize| -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = *delta.get(*pos)?;
+            *pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+    };
+    if varint(&mut pos)? != source.len() as u64 {
+        return None;
+    }
+    let size = varint(&mut pos)? as usize;
+    let mut out = Vec::with_capacity(size);
+    while pos < delta.len() {
+        let op = delta[pos];
+        pos += 1;
+        if op & 0x80 != 0 {
+            let mut offset = 0usize;
+            let mut len = 0usize;
+            for i in 0..4 {
+                if op & (1 << i) != 0 {
+                    offset |= usize::from(*delta.get(pos)?) << (8 * i);
+                    pos += 1;
+                }
+            }
+            for i in 0..3 {
+                if op & (0x10 << i) != 0 {
+                    len |= usize::from(*delta.get(pos)?) << (8 * i);
+                    pos += 1;
+                }
+            }
+            if len == 0 {
+                len = MAX_COPY;
+            }
+            out.extend_from_slice(source.get(offset..offset.checked_add(len)?)?);
+        } else if op != 0 {
+            out.extend_from_slice(delta.get(pos..pos + usize::from(op))?);
+            pos += usize::from(op);
+        } else {
+            return None;
+        }
+    }
+    (out.len() == size).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: usize, edit: Option<usize>) -> Vec<u8> {
+        (0..lines)
+            .map(|i| {
+                if Some(i) == edit {
+                    format!("edited line {i}\n")
+                } else {
+                    format!("line number {i} of the file\n")
+                }
+            })
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn one_line_edit_is_a_tiny_delta() {
+        let source = text(8000, None);
+        let target = text(8000, Some(4000));
+        let delta = encode(&source, &target, target.len()).expect("similar files delta well");
+        assert!(
+            delta.len() < 100,
+            "delta of a one-line edit is {} bytes",
+            delta.len()
+        );
+        assert_eq!(apply(&source, &delta).expect("applies"), target);
+    }
+
+    #[test]
+    fn round_trips_insertions_deletions_and_moves() {
+        let source = text(3000, None);
+        let mut target = source[1000..20_000].to_vec();
+        target.extend_from_slice(b"inserted bytes that were never in the source\n");
+        target.extend_from_slice(&source[..1000]);
+        target.extend_from_slice(&source[50_000..]);
+        let delta = encode(&source, &target, target.len()).expect("delta");
+        assert_eq!(apply(&source, &delta).expect("applies"), target);
+    }
+
+    #[test]
+    fn long_copies_split_at_the_v2_limit() {
+        let source: Vec<u8> = (0..300_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut target = source.clone();
+        target[150_000] ^= 0xff;
+        let delta = encode(&source, &target, target.len()).expect("delta");
+        assert_eq!(apply(&source, &delta).expect("applies"), target);
+    }
+
+    #[test]
+    fn unrelated_content_gives_no_delta() {
+        let source: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let target: Vec<u8> = (0..10_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+            .collect();
+        assert!(encode(&source, &target, target.len() / 2).is_none());
+    }
+}
