@@ -34,6 +34,9 @@ impl Row {
 
 /// Reads every exchange's record and log.
 pub fn run(ctx: &Context) -> Result<Vec<Row>> {
+    // Housekeeping, not a mutation: when no other procoder runs, clear what a crash left in
+    // .git/procoder/tmp (a half-indexed quarantine, a half-written zip). Never waits.
+    drop(ctx.lock());
     let (now, _) = crate::context::now();
     let mut rows = Vec::new();
     for id in store::list_exchanges(ctx) {

@@ -113,7 +113,9 @@ pub fn append(ctx: &Context, id: &ExchangeId, entry: Entry) -> Result<()> {
                 .write(true)
                 .open(&path)
                 .and_then(|f| f.set_len(keep as u64).and_then(|()| f.sync_data()))
-                .map_err(|e| Failure::internal(format!("cannot trim the torn end of {}", path.display()), e))?;
+                .map_err(|e| {
+                    Failure::internal(format!("cannot trim the torn end of {}", path.display()), e)
+                })?;
         }
     }
     let step = serde_json::to_value(&entry)

@@ -4,13 +4,18 @@
 
 mod apply_refusals;
 mod common;
+mod crash;
 mod export_pack;
 mod go_interop;
 mod helper_glibc;
 mod json_output;
+mod kill_loop;
+mod locking;
 mod prepare_output;
 mod prepare_refusals;
 mod return_refusals;
 mod roundtrip;
+mod status_abort;
 mod task_package;
 mod thin_bundle;
+mod torn_log;

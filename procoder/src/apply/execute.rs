@@ -91,22 +91,17 @@ pub fn move_ref(repo: &git2::Repository, edit: &RefEdit, msg: &str) -> Result<()
     result.map_err(|e| {
         let current = repo.refname_to_id(&edit.name).ok();
         let show = |o: Option<git2::Oid>| o.map_or("(none)".to_owned(), |o| o.to_string());
-        let code = if edit.old.is_none() {
-            ErrorCode::RefExists
-        } else {
-            ErrorCode::BranchMoved
-        };
-        Failure::new(
-            code,
-            format!("{} changed while procoder was moving it", edit.name),
-        )
-        .detail(format!(
-            "Expected old OID: {}",
-            show(edit.old.map(procoder_bundle::to_git))
-        ))
-        .detail(format!("Current local OID: {}", show(current)))
-        .detail(e.message().to_owned())
-        .hint("another process moved the ref; look at it, then run procoder apply again")
+        if e.code() == git2::ErrorCode::Locked {
+            return Failure::new(ErrorCode::Locked, format!("{} is locked: {}.lock exists", edit.name, edit.name))
+                .detail(e.message().to_owned())
+                .hint("another git process may be writing this ref; if none is, an earlier procoder was killed: run procoder apply --abort or --continue, which clear it");
+        }
+        let code = if edit.old.is_none() { ErrorCode::RefExists } else { ErrorCode::BranchMoved };
+        Failure::new(code, format!("{} changed while procoder was moving it", edit.name))
+            .detail(format!("Expected old OID: {}", show(edit.old.map(procoder_bundle::to_git))))
+            .detail(format!("Current local OID: {}", show(current)))
+            .detail(e.message().to_owned())
+            .hint("another process moved the ref; look at it, then run procoder apply again")
     })
 }
 

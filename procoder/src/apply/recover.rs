@@ -46,6 +46,7 @@ pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Resu
         )
         .hint("procoder status lists every exchange and its state"));
     };
+    clear_stale_ref_locks(ctx, &edits);
     let msg = format!(
         "procoder apply {} {id}",
         if direction == Direction::Continue {
@@ -96,6 +97,16 @@ pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Resu
         tx,
         refs: edits,
     })
+}
+
+/// A kill in the middle of a ref update leaves `<ref>.lock` behind, and libgit2 then refuses
+/// to touch the ref. Only procoder moves refs of an exchange's family, and procoder's own lock
+/// is held here, so a lock file of a ref in the interrupted plan is a dead procoder's leftover.
+fn clear_stale_ref_locks(ctx: &Context, edits: &[RefEdit]) {
+    for edit in edits {
+        let lock = ctx.repo.commondir().join(format!("{}.lock", edit.name));
+        let _ = std::fs::remove_file(lock);
+    }
 }
 
 fn moved_since(edit: &RefEdit, current: Option<git2::Oid>, direction: Direction) -> Failure {

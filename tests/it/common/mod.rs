@@ -4,10 +4,12 @@
 
 #![allow(dead_code)] // not every test module uses every helper
 
+mod recovery;
 mod repo;
 mod snapshot;
 mod zips;
 
+pub use recovery::*;
 pub use repo::*;
 pub use snapshot::*;
 pub use zips::*;

@@ -60,6 +60,22 @@ impl TestRepo {
         repo
     }
 
+    /// A copy (`cp -a`) of this repository in a fresh temporary folder, under the same
+    /// folder name: crash tests recover one crashed state two ways. Absolute paths the
+    /// exchange log records (the task package) still name the original.
+    pub fn copy(&self) -> Self {
+        let tmp = TempDir::new().expect("a temporary folder");
+        let dir = tmp.path().join("repo");
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(&self.dir)
+            .arg(&dir)
+            .output()
+            .expect("cp is on PATH for every test run");
+        assert_success(&out, "cp -a of a test repository");
+        TestRepo { _tmp: tmp, dir }
+    }
+
     pub fn git(&self, args: &[&str]) -> String {
         git(&self.dir, args)
     }
