@@ -7,12 +7,12 @@
 # prepare  vs  git clone --no-local + zip of the clone
 # return   vs  git bundle create <base>..<task>          (S1..S5, see bench/scenario.sh)
 # apply    vs  git -c transfer.fsckObjects=true fetch <that bundle>
-# Times are whole-process medians of /usr/bin/time; memory is the peak RSS over the runs.
+# Times are whole-process medians (bench/measure.py: wall clock, one child process a run);
+# memory is the peak RSS of the process over the runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 runs=${RUNS:-3}
-command -v /usr/bin/time >/dev/null || { echo "bench.sh needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 CI=true
 export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
@@ -39,7 +39,7 @@ git -C "$src" config user.name Bench; git -C "$src" config user.email bench@exam
 timed() {
     local name=$1; shift
     for _ in $(seq "$runs"); do
-        /usr/bin/time -f '%e %M' -a -o "$work/$name.t" "$@" >/dev/null 2>>"$work/stderr.log"
+        python3 "$here/bench/measure.py" "$work/$name.t" "$@" 2>>"$work/stderr.log"
     done
 }
 # timed_fresh NAME SETUP CMD...: like timed, running SETUP (untimed) before each run
@@ -47,7 +47,7 @@ timed_fresh() {
     local name=$1 setup=$2; shift 2
     for _ in $(seq "$runs"); do
         eval "$setup"
-        /usr/bin/time -f '%e %M' -a -o "$work/$name.t" "$@" >/dev/null 2>>"$work/stderr.log"
+        python3 "$here/bench/measure.py" "$work/$name.t" "$@" 2>>"$work/stderr.log"
     done
 }
 medians() { python3 "$here/bench/stats.py" "$work/$1.t"; }
@@ -78,10 +78,14 @@ for s in S1 S2 S3 S4 S5; do
     (cd "$sb" && git reset -q --hard "$base" && git clean -qfdx -e procoder-return && bash "$here/bench/scenario.sh" "$s")
     timed "$s-return" sh -c "cd '$sb' && ./procoder-return"
     timed "$s-bundle" git -C "$sb" bundle create -q "$work/git.bundle" "$base..$task"
+    # The helper must also prove the work tree clean, which bundle create never checks.
+    timed "$s-statusbundle" sh -c "git -C '$sb' status --porcelain >/dev/null && git -C '$sb' bundle create -q '$work/git2.bundle' '$base..$task'"
     python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); open(sys.argv[2],'wb').write(z.read('procoder-return.bundle'))" "$sb/procoder-return-$id.zip" "$work/ours.bundle"
     read -r rt rm_ < <(medians "$s-return"); read -r bt bm < <(medians "$s-bundle")
     ours=$(size "$work/ours.bundle"); theirs=$(size "$work/git.bundle")
     row "$s return" "$rt" "$rm_" "$(python3 -c "print(f'{$rt/$bt:.2f}')")" "$bt" "$bm" "$ours" "$theirs" "$(python3 -c "print(f'{$ours/$theirs:.2f}')")"
+    read -r st _ < <(medians "$s-statusbundle")
+    rows+=("$(printf '%-10s %9s %9s %7s | %9s %9s | %s' "  +status" "" "" "$(python3 -c "print(f'{$rt/$st:.2f}')")" "$st" "" "vs git status + git bundle create")")
     if [ "$s" = S4 ]; then
         git -C "$sb" -c pack.useSparse=false bundle create -q "$work/git-ns.bundle" "$base..$task"
         ns=$(size "$work/git-ns.bundle")

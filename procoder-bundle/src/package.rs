@@ -32,14 +32,17 @@ pub fn zip_time(unix_seconds: i64) -> zip::DateTime {
     .unwrap_or_default()
 }
 
-/// Writes `<dest>` atomically: the bundle (stored: a pack is already compressed), then the
-/// document (deflated), each mode 0644, as the Go helper lays them out.
-pub fn write_return_zip(
+/// Writes `<dest>` atomically (a temporary file renamed into place): the bundle, streamed from
+/// `write_bundle` into a stored member (a pack is already compressed), then the document
+/// (deflated), each mode 0644, as the Go helper lays them out. Returns `write_bundle`'s value
+/// and the zip's size. Not fsynced: it is written in a disposable sandbox, where durability
+/// buys nothing and a sync costs milliseconds; the rename alone keeps it whole or absent.
+pub fn write_return_zip<T>(
     dest: &Path,
     doc: &ReturnDoc,
-    bundle: &Path,
     unix_seconds: i64,
-) -> Result<u64> {
+    write_bundle: impl FnOnce(&mut dyn Write) -> Result<T>,
+) -> Result<(T, u64)> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new()
         .prefix(".procoder-return-")
@@ -49,23 +52,17 @@ pub fn write_return_zip(
             "cannot create a temporary file in {}",
             dir.display()
         )))?;
-    let mut zip = zip::ZipWriter::new(tmp);
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, tmp));
     let base = zip::write::SimpleFileOptions::default()
         .unix_permissions(0o644)
         .last_modified_time(zip_time(unix_seconds));
     let zerr = |what: &'static str| move |e: zip::result::ZipError| Failure::internal(what, e);
-    let size = std::fs::metadata(bundle)
-        .map_err(io_err("cannot read the bundle"))?
-        .len();
     zip.start_file(
         doc.bundle_file.as_str(),
-        base.compression_method(zip::CompressionMethod::Stored)
-            .large_file(size >= u32::MAX as u64),
+        base.compression_method(zip::CompressionMethod::Stored),
     )
     .map_err(zerr("cannot add the bundle to the return package"))?;
-    let mut src = File::open(bundle).map_err(io_err("cannot open the bundle"))?;
-    std::io::copy(&mut src, &mut zip)
-        .map_err(io_err("cannot write the bundle into the return package"))?;
+    let value = write_bundle(&mut zip)?;
     zip.start_file(
         DOC_FILE,
         base.compression_method(zip::CompressionMethod::Deflated),
@@ -75,18 +72,21 @@ pub fn write_return_zip(
         .map_err(io_err("cannot write the document"))?;
     let tmp = zip
         .finish()
-        .map_err(zerr("cannot finish the return package"))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(io_err("cannot sync the return package"))?;
+        .map_err(zerr("cannot finish the return package"))?
+        .into_inner()
+        .map_err(|e| Failure::internal("cannot write the return package", e.into_error()))?;
     let len = tmp
         .as_file()
         .metadata()
         .map_err(io_err("cannot stat the return package"))?
         .len();
+    use std::os::unix::fs::PermissionsExt;
+    let _ = tmp
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644));
     tmp.persist(dest)
         .map_err(|e| Failure::internal(format!("cannot write {}", dest.display()), e.error))?;
-    Ok(len)
+    Ok((value, len))
 }
 
 /// An opened return package whose document has been read and validated.

@@ -31,11 +31,11 @@ const MAX_DELTA_SOURCE: usize = 64 << 20;
 
 /// Writes a bundle advertising `refs` (name, tip) for a receiver that has `prerequisites`.
 /// `git bundle verify` and `git fetch` accept the result.
-pub fn write_bundle(
+pub fn write_bundle<W: Write + ?Sized>(
     repo: &git2::Repository,
     prerequisites: &[git2::Oid],
     refs: &[(String, git2::Oid)],
-    out: &mut impl Write,
+    out: &mut W,
     progress: &mut dyn Progress,
 ) -> Result<BundleStats> {
     let odb = repo
@@ -338,12 +338,12 @@ fn deflate(data: &[u8]) -> Result<Vec<u8>> {
     z.finish().map_err(io_err("cannot compress an object"))
 }
 
-struct Counter<'a, W: Write> {
+struct Counter<'a, W: Write + ?Sized> {
     inner: &'a mut W,
     bytes: u64,
 }
 
-impl<W: Write> Write for Counter<'_, W> {
+impl<W: Write + ?Sized> Write for Counter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.bytes += n as u64;

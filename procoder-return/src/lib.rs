@@ -88,12 +88,11 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         .iter()
         .map(|u| (u.name.clone(), to_git(u.new_oid)))
         .collect();
-    let mut bundle = tempfile::NamedTempFile::new_in(repo.path())
-        .map_err(|e| Failure::internal("cannot create a temporary bundle file", e))?;
-    let stats = write_bundle(&repo, &[base], &tips, bundle.as_file_mut(), &mut Silent)?;
     let zip_path = workdir.join(format!("procoder-return-{id}.zip"));
-    let zip_bytes =
-        package::write_return_zip(&zip_path, &doc, bundle.path(), now.as_secs() as i64)?;
+    let (stats, zip_bytes) =
+        package::write_return_zip(&zip_path, &doc, now.as_secs() as i64, |out| {
+            write_bundle(&repo, &[base], &tips, out, &mut Silent)
+        })?;
     let zip_path = zip_path.canonicalize().unwrap_or(zip_path);
     Ok(Outcome {
         zip_path,

@@ -138,10 +138,22 @@ pub fn append(ctx: &Context, id: &ExchangeId, entry: Entry) -> Result<()> {
         .open(&path)
         .map_err(|e| Failure::internal(format!("cannot open {}", path.display()), e))?;
     file.write_all(line.as_bytes())
-        .and_then(|()| file.sync_data())
+        .and_then(|()| {
+            if fsync_enabled() {
+                file.sync_data()
+            } else {
+                Ok(())
+            }
+        })
         .map_err(|e| Failure::internal(format!("cannot write {}", path.display()), e))?;
     crash_point(&step);
     Ok(())
+}
+
+/// `PROCODER_TEST_NO_FSYNC=1` skips the log's fsyncs, only to measure what they cost
+/// (scripts/bench.sh); never set it for real work.
+pub fn fsync_enabled() -> bool {
+    std::env::var_os("PROCODER_TEST_NO_FSYNC").is_none()
 }
 
 /// Test hook: abort the process right after the named step was synced.
