@@ -22,7 +22,7 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p procoder -p 
 bin="$root/target/release"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/procoder-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'code=$?; if [ $code -ne 0 ] && [ -s "$work/stderr.log" ]; then echo "bench failed; last errors:" >&2; tail -20 "$work/stderr.log" >&2; fi; rm -rf "$work"' EXIT
 if [ $# -ge 1 ]; then
     echo "==> copying $1" >&2
     cp -a "$(cd "$1" && git rev-parse --show-toplevel)" "$work/src"

@@ -4,6 +4,7 @@
 //! blobs are never read, only named by the trees that hold them.
 
 use crate::git_err;
+use crate::tree::Kind;
 use procoder_manifest::{Failure, Result};
 use std::collections::HashSet;
 
@@ -64,27 +65,26 @@ pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachabl
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for_each_entry(tree, obj.data(), |mode, child| match mode {
-                Mode::Tree => {
-                    if !out.objects.contains(&child) {
-                        trees.push(child);
+            let entries = crate::tree::entries(obj.data())
+                .ok_or_else(|| malformed(tree, "truncated tree"))?;
+            for (kind, _, child) in entries {
+                match kind {
+                    Kind::Tree => {
+                        if !out.objects.contains(&child) {
+                            trees.push(child);
+                        }
                     }
+                    Kind::Blob => {
+                        out.objects.insert(child);
+                    }
+                    Kind::Gitlink => {}
                 }
-                Mode::Blob => {
-                    out.objects.insert(child);
-                }
-                Mode::Gitlink => {}
-            })?;
+            }
         }
     }
     Ok(out)
 }
 
-enum Mode {
-    Tree,
-    Blob,
-    Gitlink,
-}
 
 fn malformed(oid: git2::Oid, what: &str) -> Failure {
     Failure::internal(
@@ -122,34 +122,3 @@ fn tag_target(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
     )
 }
 
-fn for_each_entry(
-    oid: git2::Oid,
-    mut data: &[u8],
-    mut f: impl FnMut(Mode, git2::Oid),
-) -> Result<()> {
-    while !data.is_empty() {
-        let sp = data
-            .iter()
-            .position(|&c| c == b' ')
-            .ok_or_else(|| malformed(oid, "truncated tree"))?;
-        let mode = match &data[..sp] {
-            b"40000" | b"040000" => Mode::Tree,
-            b"160000" => Mode::Gitlink,
-            _ => Mode::Blob,
-        };
-        let rest = &data[sp + 1..];
-        let nul = rest
-            .iter()
-            .position(|&c| c == 0)
-            .ok_or_else(|| malformed(oid, "truncated tree"))?;
-        let raw = rest
-            .get(nul + 1..nul + 21)
-            .ok_or_else(|| malformed(oid, "truncated tree"))?;
-        f(
-            mode,
-            git2::Oid::from_bytes(raw).map_err(git_err("bad tree entry id"))?,
-        );
-        data = &rest[nul + 21..];
-    }
-    Ok(())
-}

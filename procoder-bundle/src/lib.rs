@@ -15,6 +15,7 @@ pub mod package;
 mod packcopy;
 mod progress;
 mod quarantine;
+mod tree;
 mod write;
 
 pub use enumerate::{reachable, Reachable};

@@ -6,6 +6,7 @@
 //! libgit2's packbuilder can write neither thin packs (#5367) nor that exact list.
 
 use crate::delta;
+use crate::tree::Kind;
 use crate::header::prerequisite_of;
 use crate::packcopy::writer::PackWriter;
 use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
@@ -78,6 +79,7 @@ pub fn write_bundle<W: Write + ?Sized>(
     // Offsets of entries written so far: a delta against one of them is an offset delta
     // (a distance of a few bytes instead of a 20-byte id).
     let mut offsets: HashMap<git2::Oid, u64> = HashMap::new();
+    let mut last_commit: Option<(git2::Oid, u32)> = None;
     let mut deltas = 0;
     for (n, item) in list.iter().enumerate() {
         let obj = odb
@@ -85,6 +87,11 @@ pub fn write_bundle<W: Write + ?Sized>(
             .map_err(git_err(format!("cannot read {}", item.oid)))?;
         let data = obj.data();
         let mut bases: Vec<(git2::Oid, u32)> = Vec::new();
+        // Commits delta well against the commit before them (same headers, similar messages),
+        // as git's pack-objects finds.
+        if obj.kind() == git2::ObjectType::Commit {
+            bases.extend(last_commit);
+        }
         if let Some(path) = &item.path {
             if let Some(&prev) = last_at_path.get(path) {
                 bases.push(prev);
@@ -141,6 +148,9 @@ pub fn write_bundle<W: Write + ?Sized>(
         };
         pack.end(raw(item.oid), start);
         offsets.insert(item.oid, start);
+        if obj.kind() == git2::ObjectType::Commit {
+            last_commit = Some((item.oid, depth));
+        }
         if let Some(path) = &item.path {
             last_at_path.insert(path.clone(), (item.oid, depth));
         }
@@ -178,17 +188,17 @@ impl Have {
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (mode, name, oid) in tree_entries(obj.data()) {
-                let child = join(&path, name);
+            for (mode, name, oid) in entries_of(tree, obj.data())? {
+                let child = crate::tree::join(&path, name);
                 match mode {
-                    Mode::Tree => stack.push((oid, child)),
-                    Mode::Blob => {
+                    Kind::Tree => stack.push((oid, child)),
+                    Kind::Blob => {
                         self.objects.insert(oid);
                         self.by_path
                             .entry(child)
                             .or_insert((oid, git2::ObjectType::Blob));
                     }
-                    Mode::Gitlink => {}
+                    Kind::Gitlink => {}
                 }
             }
         }
@@ -250,11 +260,11 @@ fn list_objects(
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (mode, name, oid) in tree_entries(obj.data()) {
-                let child = join(&path, name);
+            for (mode, name, oid) in entries_of(tree, obj.data())? {
+                let child = crate::tree::join(&path, name);
                 match mode {
-                    Mode::Tree => stack.push((oid, child)),
-                    Mode::Blob if !have.objects.contains(&oid) && seen.insert(oid) => {
+                    Kind::Tree => stack.push((oid, child)),
+                    Kind::Blob if !have.objects.contains(&oid) && seen.insert(oid) => {
                         list.push(Item {
                             oid,
                             path: Some(child),
@@ -268,45 +278,10 @@ fn list_objects(
     Ok(list)
 }
 
-enum Mode {
-    Tree,
-    Blob,
-    Gitlink,
-}
-
-/// Entries of a raw tree (already validated by the repository that holds it).
-fn tree_entries(mut data: &[u8]) -> Vec<(Mode, &[u8], git2::Oid)> {
-    let mut out = Vec::new();
-    while let Some(sp) = data.iter().position(|&c| c == b' ') {
-        let mode = match &data[..sp] {
-            b"40000" | b"040000" => Mode::Tree,
-            b"160000" => Mode::Gitlink,
-            _ => Mode::Blob,
-        };
-        let rest = &data[sp + 1..];
-        let Some(nul) = rest.iter().position(|&c| c == 0) else {
-            break;
-        };
-        let Some(oid) = rest
-            .get(nul + 1..nul + 21)
-            .and_then(|b| git2::Oid::from_bytes(b).ok())
-        else {
-            break;
-        };
-        out.push((mode, &rest[..nul], oid));
-        data = &rest[nul + 21..];
-    }
-    out
-}
-
-fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(dir.len() + name.len() + 1);
-    if !dir.is_empty() {
-        p.extend_from_slice(dir);
-        p.push(b'/');
-    }
-    p.extend_from_slice(name);
-    p
+/// A tree of the sandbox's repository: a truncated one means the repository is corrupt.
+fn entries_of(tree: git2::Oid, data: &[u8]) -> Result<Vec<crate::tree::Entry<'_>>> {
+    crate::tree::entries(data)
+        .ok_or_else(|| Failure::internal(format!("tree {tree} is truncated"), std::io::Error::other("corrupt tree")))
 }
 
 fn raw(oid: git2::Oid) -> [u8; 20] {

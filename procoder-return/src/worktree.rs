@@ -6,6 +6,10 @@ use procoder_manifest::{ErrorCode, Exchange, Failure, Result};
 /// Refuses staged, unstaged and untracked (not ignored) changes, listing each path.
 pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     let mut opts = git2::StatusOptions::new();
+    // The exported index has no stat data (it cannot know the extracted files' inodes), so
+    // the first check hashes every file; writing the refreshed index back, as `git status`
+    // does, makes every later run a stat per file; libgit2 does not write it by default.
+    opts.update_index(true);
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
         .include_ignored(false)

@@ -14,10 +14,10 @@ S3) # thirty commits touching thirty files
     git ls-files | grep -E '\.(rs|c|h|py|go|md|txt)$' | sed -n 1,30p > /tmp/procoder-bench-s3
     i=0; while read -r f; do i=$((i+1)); printf '\n// change %s\n' "$i" >> "$f"; git commit -qam "S3: change $i"; done < /tmp/procoder-bench-s3 ;;
 S4) # git mv of a directory of about fifty files, plus one edit
-    # The directory whose own file count is nearest 50 (between 20 and 200).
+    # The directory whose file count (all levels) is nearest 50, between 20 and 200.
     d=$(git ls-tree -d -r --name-only HEAD | while read -r x; do
-            n=$(git ls-tree "HEAD:$x" | grep -c ' blob ' || true)
-            [ "$n" -ge 20 ] && [ "$n" -le 200 ] && echo "$(( n > 50 ? n - 50 : 50 - n )) $x"
+            n=$(git ls-tree -r "HEAD:$x" | grep -c ' blob ' || true)
+            if [ "$n" -ge 20 ] && [ "$n" -le 200 ]; then echo "$(( n > 50 ? n - 50 : 50 - n )) $x"; fi
         done | sort -n | sed -n '1s/^[0-9]* //p')
     [ -n "$d" ] || { echo "S4: no directory of 20-200 files" >&2; exit 1; }
     git mv "$d" "$d-moved"; f=$(git ls-files "$d-moved" | sed -n 1p); printf '\nedited after the move\n' >> "$f"
