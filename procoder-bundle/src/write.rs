@@ -6,9 +6,9 @@
 //! libgit2's packbuilder can write neither thin packs (#5367) nor that exact list.
 
 use crate::delta;
-use crate::tree::Kind;
 use crate::header::prerequisite_of;
 use crate::packcopy::writer::PackWriter;
+use crate::tree::Kind;
 use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
 use procoder_manifest::{Failure, Result};
 use std::collections::{HashMap, HashSet};
@@ -53,7 +53,12 @@ pub fn write_bundle<W: Write + ?Sized>(
             .find_commit(oid)
             .map_err(git_err(format!("prerequisite {oid} is not a commit")))?;
         header.prerequisites.push(prerequisite_of(&commit));
-        have.add_tree(&odb, commit.tree_id(), Vec::new())?;
+        have.add_tree(&odb, commit.tree_id())?;
+        have.roots.push(
+            commit
+                .tree()
+                .map_err(git_err(format!("cannot read the tree of {oid}")))?,
+        );
         have.objects.insert(oid);
     }
     header.refs = refs
@@ -96,8 +101,8 @@ pub fn write_bundle<W: Write + ?Sized>(
             if let Some(&prev) = last_at_path.get(path) {
                 bases.push(prev);
             }
-            if let Some(&(oid, kind)) = have.by_path.get(path) {
-                if kind == obj.kind() {
+            if let Some((oid, kind)) = have.at_path(path) {
+                if kind == Some(obj.kind()) {
                     bases.push((oid, 0));
                 }
             }
@@ -168,35 +173,46 @@ pub fn write_bundle<W: Write + ?Sized>(
     })
 }
 
-/// What the receiver has: every object of the prerequisites' trees, and each path's object.
+/// What the receiver has: every object of the prerequisites' trees, and those trees, to find
+/// the object at a path. (A map of paths built during the walk would miss every path under a
+/// directory identical to one seen before: the walk does not enter the same tree twice.)
 #[derive(Default)]
-struct Have {
+struct Have<'r> {
     objects: HashSet<git2::Oid>,
-    by_path: HashMap<Vec<u8>, (git2::Oid, git2::ObjectType)>,
+    roots: Vec<git2::Tree<'r>>,
 }
 
-impl Have {
-    fn add_tree(&mut self, odb: &git2::Odb<'_>, root: git2::Oid, prefix: Vec<u8>) -> Result<()> {
-        let mut stack = vec![(root, prefix)];
-        while let Some((tree, path)) = stack.pop() {
-            self.by_path
-                .entry(path.clone())
-                .or_insert((tree, git2::ObjectType::Tree));
+impl<'r> Have<'r> {
+    /// The receiver's object at `path` (the root tree for the empty path), from the first
+    /// prerequisite that has one.
+    fn at_path(&self, path: &[u8]) -> Option<(git2::Oid, Option<git2::ObjectType>)> {
+        use std::os::unix::ffi::OsStrExt;
+        self.roots.iter().find_map(|root| {
+            if path.is_empty() {
+                return Some((root.id(), Some(git2::ObjectType::Tree)));
+            }
+            let entry = root
+                .get_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path)))
+                .ok()?;
+            Some((entry.id(), entry.kind()))
+        })
+    }
+
+    /// Adds every object of the tree `root` to what the receiver has.
+    fn add_tree(&mut self, odb: &git2::Odb<'_>, root: git2::Oid) -> Result<()> {
+        let mut stack = vec![root];
+        while let Some(tree) = stack.pop() {
             if !self.objects.insert(tree) {
                 continue;
             }
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (mode, name, oid) in entries_of(tree, obj.data())? {
-                let child = crate::tree::join(&path, name);
-                match mode {
-                    Kind::Tree => stack.push((oid, child)),
+            for (kind, _, oid) in entries_of(tree, obj.data())? {
+                match kind {
+                    Kind::Tree => stack.push(oid),
                     Kind::Blob => {
                         self.objects.insert(oid);
-                        self.by_path
-                            .entry(child)
-                            .or_insert((oid, git2::ObjectType::Blob));
                     }
                     Kind::Gitlink => {}
                 }
@@ -280,8 +296,12 @@ fn list_objects(
 
 /// A tree of the sandbox's repository: a truncated one means the repository is corrupt.
 fn entries_of(tree: git2::Oid, data: &[u8]) -> Result<Vec<crate::tree::Entry<'_>>> {
-    crate::tree::entries(data)
-        .ok_or_else(|| Failure::internal(format!("tree {tree} is truncated"), std::io::Error::other("corrupt tree")))
+    crate::tree::entries(data).ok_or_else(|| {
+        Failure::internal(
+            format!("tree {tree} is truncated"),
+            std::io::Error::other("corrupt tree"),
+        )
+    })
 }
 
 fn raw(oid: git2::Oid) -> [u8; 20] {

@@ -176,3 +176,34 @@ fn s5_binary_replaced_then_rewritten_in_part() {
         "the rewrite is a delta: {ours} bytes"
     );
 }
+
+/// libgit2's test fixtures hold identical directories: an edit under the second copy must still
+/// find its base at the same path (the base's walk does not enter a tree it has seen).
+#[test]
+fn edit_under_a_duplicated_directory_still_deltas_against_the_base() {
+    let dir_content = |lines: usize| big_text(lines);
+    let (ours, git_size, _) = compare(
+        |local| {
+            for copy in ["fixtures/a/repo", "fixtures/b/repo"] {
+                write_file(
+                    &local.dir,
+                    &format!("{copy}/objects/data.txt"),
+                    dir_content(3000).as_bytes(),
+                );
+                write_file(
+                    &local.dir,
+                    &format!("{copy}/HEAD"),
+                    b"ref: refs/heads/main\n",
+                );
+            }
+            local.git(&["add", "-A"]);
+            local.git(&["commit", "-q", "-m", "two identical fixture directories"]);
+        },
+        |sb| {
+            let edited = dir_content(3000).replacen("item_1500()", "item_1500_edited()", 1);
+            sb.commit_file("fixtures/b/repo/objects/data.txt", &edited);
+        },
+    );
+    eprintln!("duplicated directory: ours {ours} B, git bundle create {git_size} B");
+    assert!(ours <= git_size, "ours {ours} > git {git_size}");
+}
