@@ -196,3 +196,18 @@ fn export_reads_objects_through_alternates() {
         git(&borrower, &["rev-parse", "HEAD"])
     );
 }
+
+#[test]
+fn export_from_a_repository_with_a_multi_pack_index() {
+    let repo = TestRepo::new();
+    repo.git(&["repack", "-q", "-d"]);
+    write_file(&repo.dir, "second.txt", b"in a second pack\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "second pack"]);
+    repo.git(&["repack", "-q", "-d"]);
+    repo.git(&["multi-pack-index", "write"]);
+    assert!(repo.dir.join(".git/objects/pack/multi-pack-index").exists());
+    let prepared = repo.prepare();
+    let sandbox = prepared.unzip();
+    check_export(&repo, &sandbox);
+}
