@@ -85,7 +85,6 @@ pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachabl
     Ok(out)
 }
 
-
 fn malformed(oid: git2::Oid, what: &str) -> Failure {
     Failure::internal(
         format!("object {oid} is malformed: {what}"),
@@ -121,4 +120,3 @@ fn tag_target(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
             .and_then(|l| l.strip_prefix(b"object ")),
     )
 }
-

@@ -9,6 +9,9 @@ use std::io::{BufRead, Write};
 const MAX_LINE: usize = 64 * 1024;
 /// Most header lines we accept; a return has a handful.
 const MAX_LINES: usize = 100_000;
+/// Most header bytes we accept. The line limits alone allowed 100,000 prerequisite lines of
+/// 64 KiB each, all kept in memory: 6 GiB from a bundle member a zip deflates 1000:1.
+const MAX_HEADER_BYTES: usize = 16 << 20;
 
 /// Bundle format version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +72,17 @@ impl BundleHeader {
             refs: Vec::new(),
         };
         let mut in_capabilities = version == BundleVersion::V3;
+        let mut header_bytes = first.len() + 1;
         for _ in 0..MAX_LINES {
             let line = read_line(r)?.ok_or_else(|| {
                 verify_failed("bundle header ends before the blank line that starts the pack")
             })?;
+            header_bytes += line.len() + 1;
+            if header_bytes > MAX_HEADER_BYTES {
+                return Err(verify_failed(format!(
+                    "bundle header is larger than {MAX_HEADER_BYTES} bytes"
+                )));
+            }
             if line.is_empty() {
                 if header.refs.is_empty() {
                     return Err(verify_failed("bundle advertises no refs"));
@@ -261,5 +271,18 @@ mod tests {
             parse(&long).expect_err("long").code,
             ErrorCode::BundleVerifyFailed
         );
+    }
+
+    #[test]
+    fn header_size_is_bounded_in_total() {
+        let line = format!("-{OID} {}\n", "s".repeat(MAX_LINE - 100));
+        let mut text = String::from("# v2 git bundle\n");
+        while text.len() <= MAX_HEADER_BYTES {
+            text.push_str(&line);
+        }
+        text.push_str(&format!("{OID} refs/heads/x\n\n"));
+        let err = parse(&text).expect_err("too large");
+        assert_eq!(err.code, ErrorCode::BundleVerifyFailed);
+        assert!(err.message.contains("larger than"), "{}", err.message);
     }
 }

@@ -113,6 +113,12 @@ pub fn open_return(path: &Path) -> Result<ReturnPackage<File>> {
 impl<R: Read + Seek> ReturnPackage<R> {
     /// Checks every member and reads the document.
     pub fn new(mut archive: zip::ZipArchive<R>) -> Result<Self> {
+        // The zip crate keys members by name: a repeated name leaves one entry (the last one's
+        // data), so `len()` and the loop below never saw the duplicate, and `unzip` would have
+        // shown a different document than the one applied.
+        if archive.has_duplicate_names() {
+            return Err(invalid("a member name appears twice in the return package"));
+        }
         if archive.len() != 2 {
             return Err(invalid(format!(
                 "return package has {} members; it must hold exactly {DOC_FILE} and the bundle",
@@ -167,14 +173,43 @@ impl<R: Read + Seek> ReturnPackage<R> {
     }
 
     /// Streams the bundle member to `f`. The zip layer checks its CRC at the end.
+    /// A member that inflates past its declared size, fails its CRC or does not inflate is a
+    /// defect of the zip (`INVALID_RETURN_PACKAGE`), not of the bundle read through it.
     pub fn with_bundle<T>(&mut self, f: impl FnOnce(&mut dyn BufRead) -> Result<T>) -> Result<T> {
         let member = self
             .archive
             .by_index(self.bundle_index)
             .map_err(|e| invalid("cannot read the bundle member").detail(e.to_string()))?;
-        let limited = member.take(MAX_BUNDLE_BYTES);
+        let limited = ZipLayer {
+            inner: member.take(MAX_BUNDLE_BYTES),
+            error: None,
+        };
         let mut reader = BufReader::with_capacity(64 * 1024, limited);
-        f(&mut reader)
+        let result = f(&mut reader);
+        match (result, reader.get_mut().error.take()) {
+            (Err(_), Some(why)) => Err(invalid(format!(
+                "the bundle member {:?} is damaged or larger than it declares",
+                self.doc.bundle_file
+            ))
+            .detail(why)),
+            (result, _) => result,
+        }
+    }
+}
+
+/// Remembers an error of the zip layer (size limit, CRC, inflate) while passing it on.
+struct ZipLayer<R> {
+    inner: R,
+    error: Option<String>,
+}
+
+impl<R: Read> Read for ZipLayer<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                self.error = Some(e.to_string());
+            }
+        })
     }
 }
 
@@ -193,6 +228,14 @@ fn check_member<R: Read>(entry: &zip::read::ZipFile<'_, R>, name: &str) -> Resul
     }
     if entry.is_symlink() || entry.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000) {
         return Err(bad("is a symbolic link"));
+    }
+    // Any other recorded file type (a directory, device or fifo recorded in the mode bits
+    // under a plain name) is not a plain file either; no type recorded is fine.
+    if entry
+        .unix_mode()
+        .is_some_and(|m| !matches!(m & 0o170000, 0 | 0o100000))
+    {
+        return Err(bad("is not a regular file"));
     }
     if entry.encrypted() {
         return Err(bad("is encrypted"));

@@ -28,6 +28,7 @@ pub fn read_bundle<R: BufRead + ?Sized>(
     header.check_prerequisites(repo)?;
     let quarantine = Quarantine::create(parent)?;
     quarantine.index_pack(repo, bundle, progress)?;
+    quarantine.check_reachability(repo, &header)?;
     Ok((header, quarantine))
 }
 
@@ -62,7 +63,13 @@ impl Quarantine {
         let odb = repo
             .odb()
             .map_err(git_err("cannot open the object database"))?;
-        let mut indexer = git2::Indexer::new(Some(&odb), &self.objects.join("pack"), 0o444, true)
+        // verify=false: libgit2's connectivity check expects every tree entry's object,
+        // gitlinks included (libgit2 1.9 indexer.c, check_object_connectivity), so any return
+        // whose new trees hold a submodule failed with "packfile is missing 1 objects"; it
+        // also buffered each whole object in memory. `check_reachability` (commits) and
+        // `check_new_objects` (trees, blobs) check connectivity from the returned tips instead,
+        // skipping gitlinks as git does.
+        let mut indexer = git2::Indexer::new(Some(&odb), &self.objects.join("pack"), 0o444, false)
             .map_err(git_err("cannot start indexing the bundle pack"))?;
         progress.phase(Phase::Indexing, None);
         let mut buf = vec![0u8; 64 * 1024];
@@ -94,6 +101,112 @@ impl Quarantine {
                 .detail(e.message().to_owned())
                 .with_source(e)
         })?;
+        Ok(())
+    }
+
+    /// Every commit between the advertised tips and what the repository has is present, as
+    /// `git bundle verify` requires, and the pack holds nothing else that is new.
+    ///
+    /// The indexer's own check is off (see `index_pack`); without the walk a pack missing a
+    /// commit surfaced later as `NOT_DESCENDANT`. Parents and tree entries are read from the
+    /// raw bytes, not parsed by libgit2: a malformed object is present, and is the fsck-level
+    /// checks' to refuse as `UNSAFE_OBJECT`. Those checks see only what the tips reach, so an
+    /// object the tips do not reach (a hostile tree riding along) would have joined the store
+    /// unchecked and made `git fsck --strict` fail there: such a pack is refused.
+    fn check_reachability(&self, repo: &git2::Repository, header: &BundleHeader) -> Result<()> {
+        let view = self.view(repo)?;
+        let main = repo
+            .odb()
+            .map_err(git_err("cannot open the object database"))?;
+        let odb = view
+            .odb()
+            .map_err(git_err("cannot open the object database"))?;
+        let mut reached = std::collections::HashSet::new();
+        let mut trees = Vec::new();
+        let mut todo: Vec<git2::Oid> = header.refs.iter().map(|(_, o)| crate::to_git(*o)).collect();
+        while let Some(oid) = todo.pop() {
+            if main.exists(oid) || !reached.insert(oid) {
+                continue;
+            }
+            let raw = odb.read(oid).map_err(|e| {
+                verify_failed(format!(
+                    "the bundle's history is incomplete: commit {oid} is missing"
+                ))
+                .detail(e.message().to_owned())
+            })?;
+            if raw.kind() != git2::ObjectType::Commit {
+                return Err(verify_failed(format!(
+                    "the bundle's history is incomplete: {oid} is a {}, not a commit",
+                    raw.kind()
+                )));
+            }
+            let mut lines = raw.data().split(|&c| c == b'\n');
+            trees.extend(
+                lines
+                    .next()
+                    .and_then(|l| l.strip_prefix(b"tree "))
+                    .and_then(hex_oid),
+            );
+            todo.extend(
+                lines
+                    .map_while(|line| line.strip_prefix(b"parent "))
+                    .filter_map(hex_oid),
+            );
+        }
+        while let Some(tree) = trees.pop() {
+            if main.exists(tree) || !reached.insert(tree) {
+                continue;
+            }
+            let Ok(raw) = odb.read(tree) else {
+                continue; // missing or not a tree: the fsck-level checks say which
+            };
+            let mut data = raw.data();
+            while let (Some(sp), Some(nul)) = (
+                data.iter().position(|&c| c == b' '),
+                data.iter().position(|&c| c == 0),
+            ) {
+                let Some(id) = data.get(nul + 1..nul + 21) else {
+                    break;
+                };
+                let Ok(id) = git2::Oid::from_bytes(id) else {
+                    break;
+                };
+                match &data[..sp.min(nul)] {
+                    b"160000" => {}
+                    b"40000" | b"040000" => trees.push(id),
+                    _ => {
+                        reached.insert(id);
+                    }
+                }
+                data = &data[nul + 21..];
+            }
+        }
+        let pack_only = git2::Odb::new().map_err(git_err("cannot open the quarantine"))?;
+        pack_only
+            .add_disk_alternate(self.objects.to_str().unwrap_or_default())
+            .map_err(git_err("cannot open the quarantine"))?;
+        let mut stray = Vec::new();
+        pack_only
+            .foreach(|oid| {
+                if !reached.contains(oid) && !main.exists(*oid) {
+                    stray.push(*oid);
+                }
+                stray.len() < 10
+            })
+            .or_else(|e| {
+                if e.code() == git2::ErrorCode::User {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(git_err("cannot list the quarantine"))?;
+        if !stray.is_empty() {
+            return Err(verify_failed(
+                "the bundle's pack holds objects that its refs do not reach",
+            )
+            .details(stray.iter().map(|o| format!("unreachable object: {o}"))));
+        }
         Ok(())
     }
 
@@ -157,4 +270,12 @@ impl Drop for Quarantine {
         let _ = std::fs::remove_dir_all(&self.root);
         let _ = self.promoted;
     }
+}
+
+fn hex_oid(hex: &[u8]) -> Option<git2::Oid> {
+    std::str::from_utf8(hex).ok().and_then(|h| {
+        (h.len() == 40)
+            .then(|| git2::Oid::from_str(h).ok())
+            .flatten()
+    })
 }

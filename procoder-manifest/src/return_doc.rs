@@ -86,7 +86,10 @@ impl ReturnDoc {
 
     fn validate(&self) -> Result<(), String> {
         let id = &self.exchange_id;
-        if crate::parse_rfc3339(&self.created_at).is_none() {
+        // An RFC 3339 time is ASCII; checking that first keeps non-ASCII input away from
+        // `parse_rfc3339`, which slices by byte and panicked on e.g. "…41.1\u{feff}06Z"
+        // (found by tests/fuzz_documents.rs).
+        if !self.created_at.is_ascii() || crate::parse_rfc3339(&self.created_at).is_none() {
             return Err(format!(
                 "created_at {:?} is not an RFC 3339 time",
                 self.created_at
@@ -229,6 +232,10 @@ mod tests {
             (
                 "bad time",
                 Box::new(|v| v["created_at"] = "yesterday".into()),
+            ),
+            (
+                "non-ascii time",
+                Box::new(|v| v["created_at"] = "2026-11-25T01:09:51.1\u{feff}06Z".into()),
             ),
             (
                 "bundle path",

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 
 /// Applies `zip` with `extra` args, checks the code, and that nothing changed; then checks
 /// that `--dry-run` predicts the same failure (exit 1) and changes nothing either.
-fn refuse(local: &TestRepo, zip: &Path, extra: &[&str], code: &str) -> String {
+/// "Nothing changed" is [`assert_untouched`]: refs, HEAD, work tree, index, every object,
+/// no temporary file under `.git/procoder/tmp`, nothing new beside the package.
+pub(crate) fn refuse(local: &TestRepo, zip: &Path, extra: &[&str], code: &str) -> String {
     let zip = zip.to_str().expect("utf-8 temp path");
-    let before = local.snapshot();
+    let before = Untouched::take(local, Path::new(zip));
     let mut args = vec!["apply", zip];
     args.extend_from_slice(extra);
     let err = assert_code(&local.procoder(&args), code);
-    before.assert_unchanged(&local.dir, &format!("apply refused with {code}"));
+    before.assert(local, &format!("apply refused with {code}"));
     args.push("--dry-run");
     let dry = local.procoder(&args);
     assert_eq!(
@@ -23,9 +25,82 @@ fn refuse(local: &TestRepo, zip: &Path, extra: &[&str], code: &str) -> String {
         stdout(&dry),
         stderr(&dry)
     );
-    before.assert_unchanged(&local.dir, &format!("apply --dry-run refused with {code}"));
+    before.assert(local, &format!("apply --dry-run refused with {code}"));
     local.git(&["fsck", "--strict"]);
     err
+}
+
+/// What a refused (or dry-run) apply must leave exactly as it was.
+pub(crate) struct Untouched {
+    snapshot: RepoSnapshot,
+    objects: String,
+    package_dir: PathBuf,
+    package_dir_listing: Vec<String>,
+}
+
+/// Every object in the store, one `oid type size` line each, sorted.
+pub(crate) fn all_objects(dir: &Path) -> String {
+    git(
+        dir,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check",
+            "--unordered",
+        ],
+    )
+    .lines()
+    .collect::<std::collections::BTreeSet<_>>()
+    .into_iter()
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+impl Untouched {
+    pub(crate) fn take(local: &TestRepo, package: &Path) -> Self {
+        let package_dir = package
+            .parent()
+            .expect("a package has a folder")
+            .to_path_buf();
+        Untouched {
+            snapshot: local.snapshot(),
+            objects: all_objects(&local.dir),
+            package_dir_listing: listing(&package_dir),
+            package_dir,
+        }
+    }
+
+    pub(crate) fn assert(&self, local: &TestRepo, after: &str) {
+        self.snapshot.assert_unchanged(&local.dir, after);
+        assert!(
+            self.objects == all_objects(&local.dir),
+            "an object joined the store after {after}"
+        );
+        let tmp = local.dir.join(".git/procoder/tmp");
+        assert_eq!(
+            listing(&tmp),
+            Vec::<String>::new(),
+            "temporary files left in {} after {after}",
+            tmp.display()
+        );
+        assert_eq!(
+            listing(&self.package_dir),
+            self.package_dir_listing,
+            "files appeared beside the package after {after}"
+        );
+    }
 }
 
 #[test]
@@ -136,13 +211,13 @@ fn invalid_return_package_not_a_zip() {
 }
 
 /// Rewrites the return zip with the given members (name, bytes) into a new file.
-fn rebuild(r: &Returned, name: &str, members: &[(&str, &[u8])]) -> PathBuf {
+pub(crate) fn rebuild(r: &Returned, name: &str, members: &[(&str, &[u8])]) -> PathBuf {
     let path = r.sandbox.root.join(name);
     write_zip(&path, members);
     path
 }
 
-fn documents(r: &Returned) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn documents(r: &Returned) -> (Vec<u8>, Vec<u8>) {
     let (doc, bundle) = read_return(&r.zip);
     (serde_json::to_vec_pretty(&doc).expect("serialise"), bundle)
 }
@@ -213,7 +288,11 @@ fn bundle_verify_failed_for_a_truncated_bundle() {
             ("procoder-return.bundle", truncated),
         ],
     );
-    refuse(&r.local, &zip, &[], "BUNDLE_VERIFY_FAILED");
+    let err = refuse(&r.local, &zip, &[], "BUNDLE_VERIFY_FAILED");
+    assert!(
+        err.lines().count() > 1,
+        "libgit2's message is in the details:\n{err}"
+    );
 }
 
 #[test]

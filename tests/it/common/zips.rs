@@ -94,3 +94,109 @@ pub fn read_return(zip: &Path) -> (Value, Vec<u8>) {
     let json: Value = serde_json::from_slice(&doc.data).expect("procoder-return.json is JSON");
     (json, bundle.data.clone())
 }
+
+/// One member of a hand-built zip: every header field as given, nothing checked, so a test
+/// can write what no zip library would (names with NUL or `..`, lying sizes, flags, methods).
+#[derive(Clone)]
+pub struct RawMember {
+    pub name: Vec<u8>,
+    /// The member's bytes as stored in the archive (already deflated for method 8).
+    pub data: Vec<u8>,
+    pub method: u16,
+    pub flags: u16,
+    pub crc: u32,
+    /// The declared uncompressed size.
+    pub size: u64,
+    /// A unix mode recorded in the external attributes (made by "Unix").
+    pub mode: Option<u32>,
+}
+
+impl RawMember {
+    /// A stored member with honest size and CRC, mode 0100644.
+    pub fn stored(name: &[u8], content: &[u8]) -> Self {
+        RawMember {
+            name: name.to_vec(),
+            data: content.to_vec(),
+            method: 0,
+            flags: 0,
+            crc: crc32fast::hash(content),
+            size: content.len() as u64,
+            mode: Some(0o100644),
+        }
+    }
+
+    /// A deflated member with honest size and CRC, mode 0100644.
+    pub fn deflated(name: &[u8], content: &[u8]) -> Self {
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(content).expect("deflate to memory");
+        RawMember {
+            data: enc.finish().expect("deflate to memory"),
+            method: 8,
+            ..RawMember::stored(name, content)
+        }
+    }
+}
+
+/// Writes `members` as a zip, ZIP64 extra fields where a size needs them.
+pub fn write_raw_zip(path: &Path, members: &[RawMember]) {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for m in members {
+        let offset = out.len() as u32;
+        let zip64 = m.size >= 0xFFFF_FFFF || m.data.len() as u64 >= 0xFFFF_FFFF;
+        let (size32, csize32) = if zip64 {
+            (0xFFFF_FFFFu32, 0xFFFF_FFFFu32)
+        } else {
+            (m.size as u32, m.data.len() as u32)
+        };
+        let mut extra = Vec::new();
+        if zip64 {
+            extra.extend_from_slice(&1u16.to_le_bytes());
+            extra.extend_from_slice(&16u16.to_le_bytes());
+            extra.extend_from_slice(&m.size.to_le_bytes());
+            extra.extend_from_slice(&(m.data.len() as u64).to_le_bytes());
+        }
+        let needed: u16 = if zip64 { 45 } else { 20 };
+        let common = |h: &mut Vec<u8>| {
+            h.extend_from_slice(&m.flags.to_le_bytes());
+            h.extend_from_slice(&m.method.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes()); // time
+            h.extend_from_slice(&0x21u16.to_le_bytes()); // 1980-01-01
+            h.extend_from_slice(&m.crc.to_le_bytes());
+            h.extend_from_slice(&csize32.to_le_bytes());
+            h.extend_from_slice(&size32.to_le_bytes());
+            h.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+        };
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&needed.to_le_bytes());
+        common(&mut out);
+        out.extend_from_slice(&m.name);
+        out.extend_from_slice(&extra);
+        out.extend_from_slice(&m.data);
+
+        central.extend_from_slice(b"PK\x01\x02");
+        let made_by: u16 = if m.mode.is_some() { 3 << 8 | 45 } else { 45 };
+        central.extend_from_slice(&made_by.to_le_bytes());
+        central.extend_from_slice(&needed.to_le_bytes());
+        common(&mut central);
+        central.extend_from_slice(&0u16.to_le_bytes()); // comment
+        central.extend_from_slice(&0u16.to_le_bytes()); // disk
+        central.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+        central.extend_from_slice(&(m.mode.unwrap_or(0) << 16).to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(&m.name);
+        central.extend_from_slice(&extra);
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    std::fs::write(path, out).expect("write a hand-built zip");
+}
