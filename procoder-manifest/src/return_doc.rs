@@ -67,6 +67,17 @@ impl ReturnDoc {
             ErrorCode::InvalidReturnPackage,
             "procoder-return.json",
         )?;
+        // A well-formed ref outside the family is out of scope (DESIGN.md: "a ref outside
+        // the task family (or a tag) ... is named"), not a malformed document.
+        for u in &doc.updates {
+            if check_ref_name(&u.name).is_ok() && !is_in_family(&doc.exchange_id, &u.name) {
+                return Err(Failure::new(
+                    ErrorCode::RefOutOfScope,
+                    format!("procoder-return.json names {:?}, outside refs/heads/procoder/{}/", u.name, doc.exchange_id),
+                )
+                .hint("a return may only carry branches named procoder/<id>/<name>; ask the agent to rename the branch and return again"));
+            }
+        }
         doc.validate().map_err(|message| {
             Failure::new(
                 ErrorCode::InvalidReturnPackage,
@@ -255,20 +266,10 @@ mod tests {
                 Box::new(|v| v["updates"] = serde_json::json!([])),
             ),
             (
-                "outside family",
-                Box::new(|v| v["updates"][0]["ref"] = "refs/heads/main".into()),
-            ),
-            (
                 "bad ref",
                 Box::new(|v| {
                     v["updates"][0]["ref"] =
                         "refs/heads/procoder/20261125-010941-04c604/a..b".into()
-                }),
-            ),
-            (
-                "tag",
-                Box::new(|v| {
-                    v["updates"][0]["ref"] = "refs/tags/procoder/20261125-010941-04c604/x".into()
                 }),
             ),
             (
@@ -293,6 +294,18 @@ mod tests {
         for (what, f) in cases {
             let err = mutate(f).expect_err(what);
             assert_eq!(err.code, ErrorCode::InvalidReturnPackage, "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn refs_outside_the_family_are_out_of_scope() {
+        for name in [
+            "refs/heads/main",
+            "refs/tags/procoder/20261125-010941-04c604/x",
+            "refs/heads/procoder/20261125-010941-04c604",
+        ] {
+            let err = mutate(|v| v["updates"][0]["ref"] = name.into()).expect_err(name);
+            assert_eq!(err.code, ErrorCode::RefOutOfScope, "{name}: {err}");
         }
     }
 

@@ -64,6 +64,10 @@ pub fn format_rfc3339(unix_seconds: i64, nanos: u32) -> String {
 
 /// Unix seconds of an RFC 3339 time (`Z` or `±hh:mm`); fractions are dropped.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    // Byte offsets below slice the string: non-ASCII text could split a character.
+    if !s.is_ascii() {
+        return None;
+    }
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
@@ -144,5 +148,6 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2026-11-25 01:09:41Z"), None);
         assert_eq!(parse_rfc3339("2026-13-25T01:09:41Z"), None);
+        assert_eq!(parse_rfc3339("2026-11-25T01:09:4\u{e9}Z\u{e9}\u{e9}"), None);
     }
 }

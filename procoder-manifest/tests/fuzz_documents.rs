@@ -323,7 +323,9 @@ fn make_input(rng: &mut Rng, seed: &str) -> Vec<u8> {
 
 fn coded(code: ErrorCode, what: &str) -> Result<(), String> {
     match code {
-        ErrorCode::InvalidReturnPackage | ErrorCode::UnsupportedProtocol => Ok(()),
+        ErrorCode::InvalidReturnPackage
+        | ErrorCode::UnsupportedProtocol
+        | ErrorCode::RefOutOfScope => Ok(()),
         other => Err(format!("{what} failed with {other}")),
     }
 }
@@ -353,36 +355,13 @@ fn fuzz_return_document() {
     );
 }
 
-/// `Exchange::from_json`, minus one known finding of this fuzzer: `parse_rfc3339` (time.rs)
-/// slices by byte and panics on a non-ASCII `created_at` such as "…41.1\u{feff}06Z".
-/// The return document guards against it (return_doc.rs); the exchange record, which procoder
-/// writes itself, awaits the fix in time.rs. Such inputs are skipped, not hidden: the panic is
-/// pinned by `known_panic_in_parse_rfc3339`.
-fn exchange_from_json(bytes: &[u8]) -> Result<Exchange, procoder_manifest::Failure> {
-    let non_ascii_time = serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .and_then(|v| {
-            v.get("created_at")
-                .and_then(Value::as_str)
-                .map(|t| !t.is_ascii())
-        })
-        .unwrap_or(false);
-    if non_ascii_time {
-        return Err(procoder_manifest::Failure::new(
-            ErrorCode::InvalidExchange,
-            "skipped: non-ASCII created_at",
-        ));
-    }
-    Exchange::from_json(bytes)
-}
-
+/// `parse_rfc3339` used to slice by byte and panic on a non-ASCII `created_at` (a finding of
+/// this fuzzer, fixed in time.rs): pinned here.
 #[test]
-fn known_panic_in_parse_rfc3339() {
+fn non_ascii_time_is_refused_not_a_panic() {
     let t = "2026-11-25T01:09:41.1\u{feff}06Z";
-    let panicked = catch_unwind(|| procoder_manifest::parse_rfc3339(t)).is_err();
-    if !panicked {
-        eprintln!("parse_rfc3339 no longer panics: drop the guard in exchange_from_json");
-    }
+    let parsed = catch_unwind(|| procoder_manifest::parse_rfc3339(t)).expect("no panic");
+    assert_eq!(parsed, None);
 }
 
 #[test]
@@ -391,7 +370,7 @@ fn fuzz_exchange_record() {
         "exchange-json",
         10_000,
         |rng| make_input(rng, EXCHANGE_SEED),
-        |bytes| match exchange_from_json(bytes) {
+        |bytes| match Exchange::from_json(bytes) {
             Err(f) => match f.code {
                 ErrorCode::Internal => Err(format!("INTERNAL: {f}")),
                 _ => Ok(()),

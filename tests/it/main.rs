@@ -8,7 +8,7 @@ mod crash;
 mod export_pack;
 mod go_interop;
 mod helper_glibc;
-mod hostile_packages;
+mod hostile;
 mod json_output;
 mod kill_loop;
 mod locking;

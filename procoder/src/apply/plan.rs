@@ -160,6 +160,13 @@ pub fn make(
 
     let view = quarantine.view(repo)?;
     let tips: Vec<git2::Oid> = doc.updates.iter().map(|u| to_git(u.new_oid)).collect();
+    // Objects first, from their raw bytes: a malformed commit is then UNSAFE_OBJECT rather
+    // than whatever libgit2's own parser makes of it in the ancestry check.
+    progress.phase(procoder_bundle::Phase::Checking, None);
+    let objects_checked = check_new_objects(&view, repo, &tips, base)?;
+    checks.push(format!(
+        "objects: {objects_checked} new object(s) well-formed and connected"
+    ));
     for u in &doc.updates {
         let tip = to_git(u.new_oid);
         view.find_commit(tip).map_err(|_| {
@@ -177,11 +184,6 @@ pub fn make(
         }
     }
     checks.push(format!("ancestry: every tip descends from {}", short(base)));
-    progress.phase(procoder_bundle::Phase::Checking, None);
-    let objects_checked = check_new_objects(&view, repo, &tips, base)?;
-    checks.push(format!(
-        "objects: {objects_checked} new object(s) well-formed and connected"
-    ));
 
     let applied = store::applied_values(&store::read_log(ctx, id)?);
     let mut refs = Vec::new();

@@ -1,0 +1,361 @@
+//! fsck-level checks of received objects (git's `fsck.c` with `--strict`): every commit and
+//! tree new to the repository is parsed from its raw bytes, every path name and mode is
+//! checked, and `.gitmodules` blobs are checked for option injection and path escapes.
+//! Objects the repository already had are trusted and not re-read.
+
+use crate::{git_err, verify_failed};
+use procoder_manifest::{ErrorCode, Failure, Result};
+use std::collections::HashSet;
+
+mod names;
+mod special_files;
+#[cfg(test)]
+mod tests;
+
+use names::{check_name, is_gitattributes, is_gitmodules};
+use special_files::{check_gitattributes, check_gitmodules};
+
+/// Checks every object reachable from `tips` and not from `base` that `main` lacks, reading
+/// them through `view` (the repository plus its quarantine). Returns how many were checked.
+/// A missing object is `BUNDLE_VERIFY_FAILED`; a hostile one is `UNSAFE_OBJECT`.
+pub fn check_new_objects(
+    view: &git2::Repository,
+    main: &git2::Repository,
+    tips: &[git2::Oid],
+    base: git2::Oid,
+) -> Result<usize> {
+    let main_odb = main
+        .odb()
+        .map_err(git_err("cannot open the object database"))?;
+    let odb = view
+        .odb()
+        .map_err(git_err("cannot open the object database"))?;
+    // Commits are walked from their raw bytes, not with libgit2's revwalk: a commit libgit2
+    // cannot parse must be reported as UNSAFE_OBJECT, not as a broken history. The walk stops
+    // at commits the repository already has (they and their ancestors are trusted).
+    let mut seen_commits = HashSet::new();
+    let mut commits: Vec<git2::Oid> = tips.to_vec();
+    // Trees and blobs are remembered apart: with one set, an entry of blob mode naming an
+    // object already walked as a tree (or the reverse) skipped its type check.
+    let mut seen_trees = HashSet::new();
+    let mut seen_blobs = HashSet::new();
+    let mut trees = Vec::new();
+    let mut checked = 0usize;
+    while let Some(commit) = commits.pop() {
+        if commit == base || !seen_commits.insert(commit) || main_odb.exists(commit) {
+            continue;
+        }
+        let raw = odb.read(commit).map_err(|e| {
+            verify_failed(format!(
+                "commit {commit} is missing: the returned history is incomplete"
+            ))
+            .detail(e.message().to_owned())
+        })?;
+        if raw.kind() != git2::ObjectType::Commit {
+            return Err(unsafe_object(commit, "", "is not a commit"));
+        }
+        let tree = check_commit(commit, raw.data())?;
+        checked += 1;
+        trees.push((tree, String::new()));
+        commits.extend(commit_parents(raw.data()));
+    }
+    while let Some((tree, path)) = trees.pop() {
+        if !seen_trees.insert(tree) {
+            continue;
+        }
+        if main_odb.exists(tree) {
+            // Its contents are trusted, but a new tree may name an old object of another
+            // type as a subtree (git fsck: "broken links"); the checkout would then fail.
+            let (_, kind) = main_odb
+                .read_header(tree)
+                .map_err(git_err("cannot read an object header"))?;
+            if kind != git2::ObjectType::Tree {
+                return Err(unsafe_object(tree, &path, "is not a tree"));
+            }
+            continue;
+        }
+        let raw = odb.read(tree).map_err(|e| {
+            verify_failed(format!("tree {tree} ({}) is missing", display(&path)))
+                .detail(e.message().to_owned())
+        })?;
+        if raw.kind() != git2::ObjectType::Tree {
+            return Err(unsafe_object(tree, &path, "is not a tree"));
+        }
+        checked += 1;
+        for entry in parse_tree(tree, &path, raw.data())? {
+            let child = join(&path, &entry.name);
+            // git's fsck reads whatever a `.gitmodules` entry names as the file
+            // (`gitmodulesBlob`, `gitmodulesMissing`); found by the pack fuzzer as a gitlink
+            // named `gitmod~1`.
+            if matches!(entry.mode, Mode::Tree | Mode::Gitlink) && is_gitmodules(&entry.name) {
+                return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
+            }
+            match entry.mode {
+                Mode::Tree => trees.push((entry.oid, child)),
+                Mode::Gitlink => {}
+                Mode::File | Mode::Exec | Mode::Symlink => {
+                    // The type is checked for objects the repository already has too: a
+                    // new tree may name an old tree or commit as a file.
+                    if seen_blobs.insert(entry.oid) {
+                        let (_, kind) = odb.read_header(entry.oid).map_err(|e| {
+                            verify_failed(format!(
+                                "blob {} ({}) is missing",
+                                entry.oid,
+                                display(&child)
+                            ))
+                            .detail(e.message().to_owned())
+                        })?;
+                        if kind != git2::ObjectType::Blob {
+                            return Err(unsafe_object(entry.oid, &child, "is not a blob"));
+                        }
+                        if !main_odb.exists(entry.oid) {
+                            checked += 1;
+                        }
+                    }
+                    if is_gitattributes(&entry.name) && entry.mode != Mode::Symlink {
+                        let blob = odb
+                            .read(entry.oid)
+                            .map_err(git_err("cannot read .gitattributes"))?;
+                        check_gitattributes(entry.oid, &child, blob.data())?;
+                    }
+                    if is_gitmodules(&entry.name) {
+                        if entry.mode == Mode::Symlink {
+                            return Err(unsafe_object(
+                                tree,
+                                &child,
+                                ".gitmodules is a symbolic link",
+                            ));
+                        }
+                        let blob = odb
+                            .read(entry.oid)
+                            .map_err(git_err("cannot read .gitmodules"))?;
+                        check_gitmodules(entry.oid, &child, blob.data())?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(checked)
+}
+
+pub(super) fn unsafe_object(oid: git2::Oid, path: &str, why: &str) -> Failure {
+    let at = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", display(path))
+    };
+    Failure::new(ErrorCode::UnsafeObject, format!("object {oid}{at}: {why}"))
+        .hint("the return package was refused and nothing was imported; ask the agent to rewrite the offending commit")
+}
+
+pub(super) fn display(path: &str) -> String {
+    if path.is_empty() {
+        "/".into()
+    } else {
+        path.escape_debug().to_string()
+    }
+}
+
+pub(super) fn join(dir: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if dir.is_empty() {
+        name.into_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The parents named by a commit that `check_commit` accepted.
+pub(super) fn commit_parents(data: &[u8]) -> Vec<git2::Oid> {
+    data.split(|&b| b == b'\n')
+        .skip(1)
+        .map_while(|line| line.strip_prefix(b"parent "))
+        .filter_map(hex_oid)
+        .collect()
+}
+
+/// Checks a commit's header (tree, parents, author, committer) and returns its tree.
+pub(super) fn check_commit(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
+    let bad = |why: &str| unsafe_object(oid, "", why);
+    let header_end = data
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|p| p + 1)
+        .unwrap_or(data.len());
+    // git's fsck refuses a NUL in the header (`nulInHeader`; libgit2 would read such a header
+    // differently from git) and, under --strict, in the message too (`nulInCommit`, a warning
+    // that --strict makes an error; found by the pack fuzzer with git fsck as the oracle).
+    if data[..header_end].contains(&0) {
+        return Err(bad("commit header holds a NUL byte"));
+    }
+    if data.contains(&0) {
+        return Err(bad("commit message holds a NUL byte"));
+    }
+    let mut lines = data[..header_end].split(|&b| b == b'\n');
+    let tree_line = lines.next().unwrap_or_default();
+    let tree = tree_line
+        .strip_prefix(b"tree ")
+        .and_then(hex_oid)
+        .ok_or_else(|| bad("commit has no valid tree line"))?;
+    let mut line = lines.next().unwrap_or_default();
+    while let Some(rest) = line.strip_prefix(b"parent ") {
+        hex_oid(rest).ok_or_else(|| bad("commit has a malformed parent line"))?;
+        line = lines.next().unwrap_or_default();
+    }
+    let author = line
+        .strip_prefix(b"author ")
+        .ok_or_else(|| bad("commit has no author"))?;
+    check_ident(author).map_err(|why| bad(&format!("commit author is malformed: {why}")))?;
+    let committer = lines
+        .next()
+        .unwrap_or_default()
+        .strip_prefix(b"committer ")
+        .ok_or_else(|| bad("commit has no committer"))?;
+    check_ident(committer).map_err(|why| bad(&format!("commit committer is malformed: {why}")))?;
+    Ok(tree)
+}
+
+pub(super) fn hex_oid(hex: &[u8]) -> Option<git2::Oid> {
+    let s = std::str::from_utf8(hex).ok()?;
+    procoder_manifest::ObjectId::parse(s)
+        .ok()
+        .map(crate::to_git)
+}
+
+/// `Name <email> 1234567890 +0000`, as git's `fsck_ident` reads it.
+pub(super) fn check_ident(ident: &[u8]) -> std::result::Result<(), &'static str> {
+    if ident.first() == Some(&b'<') {
+        return Err("no name before the email");
+    }
+    let lt = ident
+        .iter()
+        .position(|&c| matches!(c, b'<' | b'>'))
+        .ok_or("no email")?;
+    if ident[lt] == b'>' {
+        return Err("bad name");
+    }
+    if lt == 0 || ident[lt - 1] != b' ' {
+        return Err("no space before the email");
+    }
+    let rest = &ident[lt + 1..];
+    let gt = rest
+        .iter()
+        .position(|&c| matches!(c, b'<' | b'>'))
+        .ok_or("bad email")?;
+    if rest[gt] != b'>' {
+        return Err("bad email");
+    }
+    let date = rest[gt + 1..]
+        .strip_prefix(b" ")
+        .ok_or("no space before the date")?;
+    let (secs, zone) = date.split_at(date.iter().position(|&c| c == b' ').ok_or("bad date")?);
+    if secs.is_empty()
+        || !secs.iter().all(u8::is_ascii_digit)
+        || (secs.len() > 1 && secs[0] == b'0')
+        || secs.len() > 19
+    {
+        return Err("bad date");
+    }
+    match zone {
+        [b' ', b'+' | b'-', d @ ..] if d.len() == 4 && d.iter().all(u8::is_ascii_digit) => Ok(()),
+        _ => Err("bad time zone"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    File,
+    Exec,
+    Symlink,
+    Tree,
+    Gitlink,
+}
+
+pub(super) struct TreeEntry {
+    mode: Mode,
+    name: Vec<u8>,
+    oid: git2::Oid,
+}
+
+/// Parses raw tree bytes, refusing what `git fsck --strict` refuses.
+pub(super) fn parse_tree(oid: git2::Oid, path: &str, mut data: &[u8]) -> Result<Vec<TreeEntry>> {
+    let bad = |name: &[u8], why: &str| unsafe_object(oid, &join(path, name), why);
+    let mut entries: Vec<TreeEntry> = Vec::new();
+    // A file `a` and a tree `a` need not be adjacent (`a`, `a.b`, `a/` is sorted), so comparing
+    // neighbours misses that duplicate; git's fsck (`duplicateEntries`) catches it.
+    let mut names: HashSet<Vec<u8>> = HashSet::new();
+    while !data.is_empty() {
+        let sp = data
+            .iter()
+            .position(|&c| c == b' ')
+            .ok_or_else(|| bad(b"", "tree is truncated"))?;
+        let mode = match &data[..sp] {
+            b"100644" => Mode::File,
+            b"100755" => Mode::Exec,
+            b"120000" => Mode::Symlink,
+            b"40000" => Mode::Tree,
+            b"160000" => Mode::Gitlink,
+            other => {
+                let why = if other.first() == Some(&b'0') {
+                    "zero-padded file mode"
+                } else {
+                    "bad file mode"
+                };
+                return Err(bad(
+                    b"",
+                    &format!("{why} {}", String::from_utf8_lossy(other)),
+                ));
+            }
+        };
+        let rest = &data[sp + 1..];
+        let nul = rest
+            .iter()
+            .position(|&c| c == 0)
+            .ok_or_else(|| bad(b"", "tree is truncated"))?;
+        let name = rest[..nul].to_vec();
+        let raw_oid = rest
+            .get(nul + 1..nul + 21)
+            .ok_or_else(|| bad(&name, "tree is truncated"))?;
+        let entry_oid =
+            git2::Oid::from_bytes(raw_oid).map_err(git_err("cannot read a tree entry id"))?;
+        data = &rest[nul + 21..];
+        check_name(&name).map_err(|why| bad(&name, why))?;
+        // `nullSha1`, a warning that --strict makes an error (a gitlink may otherwise name any id).
+        if entry_oid.is_zero() {
+            return Err(bad(&name, "tree entry names the null object id"));
+        }
+        if let Some(prev) = entries.last() {
+            match tree_order(&prev.name, prev.mode, &name, mode) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Err(bad(&name, "duplicate tree entry")),
+                std::cmp::Ordering::Greater => {
+                    return Err(bad(&name, "tree entries are not sorted"))
+                }
+            }
+        }
+        if !names.insert(name.clone()) {
+            return Err(bad(&name, "duplicate tree entry"));
+        }
+        entries.push(TreeEntry {
+            mode,
+            name,
+            oid: entry_oid,
+        });
+    }
+    Ok(entries)
+}
+
+/// git sorts tree entries by name, comparing a tree's name as if it ended in '/'.
+pub(super) fn tree_order(a: &[u8], am: Mode, b: &[u8], bm: Mode) -> std::cmp::Ordering {
+    let key = |n: &[u8], m: Mode| {
+        let mut k = n.to_vec();
+        if m == Mode::Tree {
+            k.push(b'/');
+        }
+        k
+    };
+    if a == b {
+        return std::cmp::Ordering::Equal;
+    }
+    key(a, am).cmp(&key(b, bm))
+}
