@@ -33,6 +33,9 @@ pub fn check_new_objects(
     // Commits are walked from their raw bytes, not with libgit2's revwalk: a commit libgit2
     // cannot parse must be reported as UNSAFE_OBJECT, not as a broken history. The walk stops
     // at commits the repository already has (they and their ancestors are trusted).
+    // `exists` on the main store misses for every new object, and on a miss libgit2 rescans
+    // the pack directory: 1,456 getdents for a 30-commit return. The store does not change
+    // under our lock, so no refresh is needed.
     let mut seen_commits = HashSet::new();
     let mut commits: Vec<git2::Oid> = tips.to_vec();
     // Trees and blobs are remembered apart: with one set, an entry of blob mode naming an
@@ -42,7 +45,10 @@ pub fn check_new_objects(
     let mut trees = Vec::new();
     let mut checked = 0usize;
     while let Some(commit) = commits.pop() {
-        if commit == base || !seen_commits.insert(commit) || main_odb.exists(commit) {
+        if commit == base
+            || !seen_commits.insert(commit)
+            || main_odb.exists_ext(commit, git2::OdbLookupFlags::NO_REFRESH)
+        {
             continue;
         }
         let raw = odb.read(commit).map_err(|e| {
@@ -63,7 +69,7 @@ pub fn check_new_objects(
         if !seen_trees.insert(tree) {
             continue;
         }
-        if main_odb.exists(tree) {
+        if main_odb.exists_ext(tree, git2::OdbLookupFlags::NO_REFRESH) {
             // Its contents are trusted, but a new tree may name an old object of another
             // type as a subtree (git fsck: "broken links"); the checkout would then fail.
             let (_, kind) = main_odb
@@ -108,7 +114,7 @@ pub fn check_new_objects(
                         if kind != git2::ObjectType::Blob {
                             return Err(unsafe_object(entry.oid, &child, "is not a blob"));
                         }
-                        if !main_odb.exists(entry.oid) {
+                        if !main_odb.exists_ext(entry.oid, git2::OdbLookupFlags::NO_REFRESH) {
                             checked += 1;
                         }
                     }
