@@ -251,3 +251,53 @@ fn checkout_flag_moves_checked_out_task_branch_and_updates_work_tree() {
     let status = r.local.git(&["status", "--porcelain"]);
     assert_eq!(status, "", "work tree and index match the new tip");
 }
+
+/// A return for an exchange prepared in another clone: refused as UNKNOWN_EXCHANGE, then
+/// accepted with --adopt, which records the exchange after every other check passed.
+#[test]
+fn adopt_applies_a_return_prepared_in_another_clone() {
+    let r = Returned::new();
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let other = tmp.path().join("other");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--no-local",
+            r.local.dir.to_str().expect("utf-8"),
+            other.to_str().expect("utf-8"),
+        ],
+    );
+    let zip = r.zip.to_str().expect("utf-8");
+    let task = &r.prepared.task_ref;
+
+    let refused = run_procoder(&other, &["apply", zip]);
+    assert_code(&refused, "UNKNOWN_EXCHANGE");
+    assert!(
+        stderr(&refused).contains("--adopt"),
+        "the hint names --adopt:\n{}",
+        stderr(&refused)
+    );
+    assert!(!git_output(&other, &["rev-parse", "--verify", "-q", task])
+        .status
+        .success());
+
+    let out = run_procoder(&other, &["apply", zip, "--adopt"]);
+    assert_success(&out, "apply --adopt");
+    assert_eq!(git(&other, &["rev-parse", task]), r.tip);
+    let record = other
+        .join(".git/procoder/exchanges")
+        .join(&r.prepared.id)
+        .join("exchange.json");
+    assert!(record.is_file(), "--adopt writes the exchange record");
+    git(&other, &["fsck", "--strict", "--no-dangling"]);
+    // Now known here: a plain re-apply is "already applied".
+    let again = run_procoder(&other, &["apply", zip]);
+    assert_success(&again, "re-apply after --adopt");
+    assert!(
+        stdout(&again).to_lowercase().contains("already applied"),
+        "{}",
+        stdout(&again)
+    );
+}
