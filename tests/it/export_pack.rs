@@ -4,31 +4,6 @@
 
 use crate::common::*;
 
-/// Sorted `git rev-list --objects --branches --tags` ids: what the export must hold exactly.
-fn reachable(dir: &std::path::Path) -> Vec<String> {
-    let mut ids: Vec<String> = git(dir, &["rev-list", "--objects", "--branches", "--tags"])
-        .lines()
-        .map(|l| l.split(' ').next().expect("an id").to_owned())
-        .collect();
-    ids.sort();
-    ids
-}
-
-/// Every object in the sandbox's object store.
-fn stored(sandbox: &Sandbox) -> Vec<String> {
-    let mut ids: Vec<String> = sandbox
-        .git(&[
-            "cat-file",
-            "--batch-all-objects",
-            "--batch-check=%(objectname)",
-        ])
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    ids.sort();
-    ids
-}
-
 fn check_export(local: &TestRepo, sandbox: &Sandbox) {
     assert_eq!(sandbox.git(&["status", "--porcelain"]), "");
     let idx: Vec<_> = std::fs::read_dir(sandbox.root.join(".git/objects/pack"))
@@ -40,11 +15,9 @@ fn check_export(local: &TestRepo, sandbox: &Sandbox) {
     let idx = idx[0].to_str().expect("utf-8").to_owned();
     sandbox.git(&["verify-pack", &idx]);
     sandbox.git(&["fsck", "--strict", "--no-dangling"]);
-    let mut local_reachable = reachable(&local.dir);
-    local_reachable.retain(|id| !id.is_empty());
     assert_eq!(
-        stored(sandbox),
-        local_reachable,
+        object_ids(&sandbox.root),
+        reachable_ids(&local.dir),
         "the export holds exactly the reachable objects"
     );
 }

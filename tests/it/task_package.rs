@@ -210,20 +210,8 @@ fn task_package_holds_only_allowed_members_and_leaks_nothing() {
         local_refs,
         "every local head and tag is exported, at the same object"
     );
-    let reachable: BTreeSet<String> = local
-        .git(&["rev-list", "--objects", "--branches", "--tags"])
-        .lines()
-        .map(|l| l.split(' ').next().expect("oid").to_owned())
-        .collect();
-    let exported: BTreeSet<String> = sandbox
-        .git(&[
-            "cat-file",
-            "--batch-all-objects",
-            "--batch-check=%(objectname)",
-        ])
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let reachable = reachable_ids(&local.dir);
+    let exported = object_ids(&sandbox.root);
     assert_eq!(
         exported, reachable,
         "exactly the objects reachable from heads and tags"

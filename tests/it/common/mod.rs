@@ -176,3 +176,28 @@ pub fn write_file(root: &Path, rel: &str, content: &[u8]) {
 pub fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
+
+/// Every object id in the repository at `dir`, whatever reaches it.
+pub fn object_ids(dir: &Path) -> std::collections::BTreeSet<String> {
+    git(
+        dir,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname)",
+        ],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// Every object id reachable from the local heads and tags (what an export must hold).
+pub fn reachable_ids(dir: &Path) -> std::collections::BTreeSet<String> {
+    git(dir, &["rev-list", "--objects", "--branches", "--tags"])
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
