@@ -7,6 +7,7 @@
 //! prints and never shells out to git.
 #![warn(missing_docs)]
 
+pub mod checkout;
 mod delta;
 mod enumerate;
 mod fsck;

@@ -28,12 +28,14 @@ pub enum ErrorCode {
     RefExists,
     TargetBranchCheckedOut,
     ApplyInterrupted,
+    UnsupportedPath,
     Internal,
 }
 
 impl ErrorCode {
-    /// Every code, in DESIGN.md's order (tests check each has a README entry).
-    pub const ALL: [ErrorCode; 21] = [
+    /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
+    /// procoder added (`UNSUPPORTED_PATH`).
+    pub const ALL: [ErrorCode; 22] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -54,6 +56,7 @@ impl ErrorCode {
         Self::RefExists,
         Self::TargetBranchCheckedOut,
         Self::ApplyInterrupted,
+        Self::UnsupportedPath,
         Self::Internal,
     ];
 
@@ -80,6 +83,7 @@ impl ErrorCode {
             Self::RefExists => "REF_EXISTS",
             Self::TargetBranchCheckedOut => "TARGET_BRANCH_CHECKED_OUT",
             Self::ApplyInterrupted => "APPLY_INTERRUPTED",
+            Self::UnsupportedPath => "UNSUPPORTED_PATH",
             Self::Internal => "INTERNAL",
         }
     }

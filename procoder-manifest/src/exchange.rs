@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 /// The protocol string of the exchange record.
 pub const EXCHANGE_PROTOCOL: &str = "procoder-exchange/v1";
 
+/// A symlink beside the exported record (`.git/procoder/<this>` -> `exchange.json`). The
+/// helper reads it to tell a faithful extraction from a lossy one (a plain file holding
+/// `exchange.json`: the extractor dropped symlinks and, with them, every mode bit).
+pub const SYMLINK_PROBE: &str = "symlink-probe";
+
 /// `.git/procoder/exchanges/<id>/exchange.json` and, in the export, `.git/procoder/exchange.json`.
 /// Field order is the Go procoder's, so the JSON text matches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ mod return_doc;
 mod time;
 
 pub use code::ErrorCode;
-pub use exchange::{Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL};
+pub use exchange::{Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL, SYMLINK_PROBE};
 pub use failure::{Failure, Result};
 pub use family::{family_prefix, is_in_family, map_namespace, root_ref};
 pub use id::ExchangeId;

@@ -262,6 +262,7 @@ fn allowed(rel: &str, tracked: &BTreeSet<String>) -> bool {
             | "info/exclude"
             | "packed-refs"
             | "procoder/exchange.json"
+            | "procoder/symlink-probe"
     ) || git.starts_with("refs/heads/")
         || git.starts_with("refs/tags/")
         || (git.starts_with("objects/pack/pack-")

@@ -78,3 +78,37 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
     }
     Ok(())
 }
+
+/// The exported tree as an index (paths and modes), read once for the checks and the export.
+pub fn head_index(repo: &git2::Repository, tree: git2::Oid) -> Result<git2::Index> {
+    let fail = |what: &'static str| move |e| Failure::internal(what, e);
+    let tree = repo
+        .find_tree(tree)
+        .map_err(fail("cannot read the HEAD tree"))?;
+    let mut index = git2::Index::new().map_err(fail("cannot create an index"))?;
+    index
+        .read_tree(&tree)
+        .map_err(fail("cannot read the HEAD tree"))?;
+    Ok(index)
+}
+
+/// `UNSUPPORTED_PATH` for names that are not UTF-8. A zip entry can carry any bytes, but the
+/// sandbox's extractors cannot write them back: Debian's `unzip` 6.0 drops the invalid bytes
+/// (`bad\xff` becomes `bad`) with or without the UTF-8 flag, in the C and C.UTF-8 locales
+/// alike, and Python's `zipfile` decodes them as CP437. The sandbox would start dirty.
+pub fn names(index: &git2::Index) -> Result<()> {
+    let bad: Vec<String> = index
+        .iter()
+        .filter(|e| std::str::from_utf8(&e.path).is_err())
+        .map(|e| format!("{:?}", String::from_utf8_lossy(&e.path)))
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        ErrorCode::UnsupportedPath,
+        format!("{} path(s) at HEAD are not valid UTF-8, which the sandbox's unzip cannot recreate", bad.len()),
+    )
+    .details(bad)
+    .hint("rename them to UTF-8 names (git mv <old> <new> && git commit), then run procoder prepare again"))
+}

@@ -2,10 +2,13 @@
 //! nothing. Every check runs before anything is written; a failure after that undoes what
 //! was written (`Rollback`), so a failed prepare leaves no branch, record or zip behind.
 
+mod attrs;
 mod checks;
 mod helper;
+mod index;
 mod package;
 mod prompt;
+mod worktree;
 
 use crate::context::{now, Context};
 use crate::store;
@@ -98,6 +101,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         .and_then(|c| c.tree())
         .map_err(|e| Failure::internal("cannot read the HEAD commit", e))?
         .id();
+    checks::names(&checks::head_index(repo, head_tree)?)?;
 
     let scratch = tempfile::Builder::new()
         .prefix("prepare-")

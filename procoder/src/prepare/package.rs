@@ -1,6 +1,9 @@
 //! The task package: one top folder holding the work tree at HEAD, a minimal `.git` and the
 //! helper. Written by streaming into a zip; nothing is checked out on disk.
 
+use super::attrs::Attrs;
+use super::index;
+use super::worktree::{self, Stamp};
 use procoder_bundle::{package::zip_time, write_export_pack, Progress};
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
@@ -28,6 +31,12 @@ pub struct Input<'a> {
 pub struct Stats {
     pub files: usize,
     pub objects: usize,
+    /// Submodule paths, exported as gitlinks over empty directories.
+    pub submodules: Vec<String>,
+    /// Paths with a filter driver (LFS and others), exported as stored, and the driver.
+    pub filtered: Vec<(String, String)>,
+    /// Paths with a `working-tree-encoding`, exported as stored.
+    pub encoded: Vec<String>,
 }
 
 fn zerr(what: &str) -> impl FnOnce(zip::result::ZipError) -> Failure + '_ {
@@ -91,7 +100,6 @@ pub fn write<W: Write + Seek>(
         "procoder/exchange.json",
         input.exchange.to_json().as_bytes(),
     )?;
-    small(&mut zip, "index", &index(input)?)?;
 
     let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
     let pack = write_export_pack(input.repo, &tips, &input.scratch.join("pack"), progress)?;
@@ -112,15 +120,44 @@ pub fn write<W: Write + Seek>(
     }
 
     progress.phase(procoder_bundle::Phase::Packaging, None);
-    stats.files = write_tree(
+    let index = super::checks::head_index(input.repo, input.head_tree)?;
+    let attrs = Attrs::new(input.repo, index, input.scratch)?;
+    let stamp = Stamp {
+        unix: input.unix_time,
+    };
+    let walk = worktree::write(
         &mut zip,
         input.repo,
         input.head_tree,
         top,
-        file,
-        dir,
+        stamp,
+        &attrs,
         progress,
     )?;
+    stats.files = walk.entries.iter().filter(|e| e.mode != 0o160000).count();
+    stats.submodules = walk.submodules;
+    stats.filtered = walk.filtered;
+    stats.encoded = walk.encoded;
+    // Newer than every work tree file: an entry as new as its index would be "racily clean"
+    // and hashed again by git.
+    let index_time = input.unix_time.saturating_add(2);
+    let index = index::encode(walk.entries, u32::try_from(input.unix_time).unwrap_or(0));
+    let index_name = format!("{git}/index");
+    let index_opts = Stamp { unix: index_time }
+        .options(index_name.as_bytes())?
+        .compression_method(CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    zip.start_file_with_options(index_opts)
+        .map_err(zerr("the index"))?;
+    zip.write_all(&index).map_err(ioerr("the index"))?;
+    // A symlink the helper looks at: still a symlink after extraction means modes and
+    // symlinks survived; a plain file means a lossy extractor (Python's zipfile) ran.
+    zip.add_symlink(
+        format!("{git}/procoder/{}", procoder_manifest::SYMLINK_PROBE),
+        "exchange.json",
+        file.unix_permissions(0o777),
+    )
+    .map_err(zerr("the symlink probe"))?;
 
     let helper = fs_err::read(input.helper)
         .map_err(|e| Failure::internal("cannot read the procoder-return helper", e))?;
@@ -142,7 +179,7 @@ fn config((name, email): &(String, String)) -> String {
             .replace(['\n', '\r'], " ")
     };
     format!(
-        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n\
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n\tcheckStat = minimal\n\
          [user]\n\tname = \"{}\"\n\temail = \"{}\"\n[commit]\n\tgpgsign = false\n",
         quote(name),
         quote(email)
@@ -164,92 +201,4 @@ fn packed_refs(repo: &git2::Repository, refs: &[(String, git2::Oid)]) -> Result<
         }
     }
     Ok(out)
-}
-
-/// An index for the HEAD tree. Stat fields are zero, so git compares contents on the first
-/// `git status` and finds the extracted tree clean.
-fn index(input: &Input<'_>) -> Result<Vec<u8>> {
-    let path = input.scratch.join("index");
-    let tree = input
-        .repo
-        .find_tree(input.head_tree)
-        .map_err(|e| Failure::internal("cannot read the HEAD tree", e))?;
-    let mut index = git2::Index::open(&path)
-        .map_err(|e| Failure::internal("cannot create the export index", e))?;
-    index
-        .read_tree(&tree)
-        .map_err(|e| Failure::internal("cannot fill the export index", e))?;
-    index
-        .write()
-        .map_err(|e| Failure::internal("cannot write the export index", e))?;
-    fs_err::read(&path).map_err(|e| Failure::internal("cannot read the export index", e))
-}
-
-/// The work tree at HEAD: files with their modes, symlinks as symlinks, directories (and
-/// submodule gitlinks, as empty directories).
-fn write_tree<W: Write + Seek>(
-    zip: &mut zip::ZipWriter<W>,
-    repo: &git2::Repository,
-    root: git2::Oid,
-    top: &str,
-    file: SimpleFileOptions,
-    dir: SimpleFileOptions,
-    progress: &mut dyn Progress,
-) -> Result<usize> {
-    let mut stack = vec![(root, top.to_owned())];
-    let mut files = 0;
-    while let Some((tree_id, prefix)) = stack.pop() {
-        let tree = repo
-            .find_tree(tree_id)
-            .map_err(|e| Failure::internal(format!("cannot read tree {tree_id}"), e))?;
-        for entry in tree.iter() {
-            let name = std::str::from_utf8(entry.name_bytes()).map_err(|_| {
-                Failure::internal(
-                    format!(
-                        "{prefix}/{} has a name that is not UTF-8",
-                        String::from_utf8_lossy(entry.name_bytes())
-                    ),
-                    std::io::Error::other("non-UTF-8 path"),
-                )
-            })?;
-            let path = format!("{prefix}/{name}");
-            match entry.filemode() {
-                0o040000 => {
-                    zip.add_directory(format!("{path}/"), dir)
-                        .map_err(zerr(&path))?;
-                    stack.push((entry.id(), path));
-                }
-                0o160000 => zip
-                    .add_directory(format!("{path}/"), dir)
-                    .map_err(zerr(&path))?,
-                mode => {
-                    let blob = repo
-                        .find_blob(entry.id())
-                        .map_err(|e| Failure::internal(format!("cannot read {path}"), e))?;
-                    if mode == 0o120000 {
-                        let target = std::str::from_utf8(blob.content()).map_err(|_| {
-                            Failure::internal(
-                                format!("the symlink {path} has a target that is not UTF-8"),
-                                std::io::Error::other("non-UTF-8 target"),
-                            )
-                        })?;
-                        zip.add_symlink(path.as_str(), target, file.unix_permissions(0o777))
-                            .map_err(zerr(&path))?;
-                    } else {
-                        let perm = if mode == 0o100755 { 0o755 } else { 0o644 };
-                        zip.start_file(
-                            path.as_str(),
-                            file.unix_permissions(perm)
-                                .large_file(blob.size() as u64 >= u32::MAX as u64),
-                        )
-                        .map_err(zerr(&path))?;
-                        zip.write_all(blob.content()).map_err(ioerr(&path))?;
-                    }
-                    files += 1;
-                    progress.advance(files as u64);
-                }
-            }
-        }
-    }
-    Ok(files)
 }
