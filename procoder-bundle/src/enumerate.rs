@@ -15,11 +15,20 @@ pub struct Reachable {
     pub objects: HashSet<git2::Oid>,
     /// Of those, the commits.
     pub commits: usize,
+    /// Commits at the depth limit whose parents were left out (the export's `.git/shallow`),
+    /// sorted.
+    pub shallow: Vec<git2::Oid>,
 }
 
 /// Walks from `tips` (commits, tags, trees or blobs) through parents, trees and tag targets.
 /// Gitlinks (submodule commits) are not followed: their objects live in another repository.
-pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachable> {
+/// With `depth` N, only commits within N of a tip are taken (a tip is at depth 1), as
+/// `git clone --depth N` takes them: breadth first, so a commit gets its smallest depth.
+pub fn reachable(
+    repo: &git2::Repository,
+    tips: &[git2::Oid],
+    depth: Option<u32>,
+) -> Result<Reachable> {
     let odb = repo
         .odb()
         .map_err(git_err("cannot open the object database"))?;
@@ -47,7 +56,10 @@ pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachabl
             _ => {}
         }
     }
-    while let Some(oid) = commits.pop() {
+    let mut queue: std::collections::VecDeque<(git2::Oid, u32)> =
+        commits.into_iter().map(|c| (c, 1)).collect();
+    let limit = depth.unwrap_or(u32::MAX);
+    while let Some((oid, level)) = queue.pop_front() {
         if !out.objects.insert(oid) {
             continue;
         }
@@ -57,7 +69,18 @@ pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachabl
             .map_err(git_err(format!("cannot read commit {oid}")))?;
         let (tree, parents) = commit_links(oid, obj.data())?;
         trees.push(tree);
-        commits.extend(parents.into_iter().filter(|p| !out.objects.contains(p)));
+        if level >= limit {
+            if !parents.is_empty() {
+                out.shallow.push(oid);
+            }
+        } else {
+            queue.extend(
+                parents
+                    .into_iter()
+                    .filter(|p| !out.objects.contains(p))
+                    .map(|p| (p, level + 1)),
+            );
+        }
         while let Some(tree) = trees.pop() {
             if !out.objects.insert(tree) {
                 continue;
@@ -82,6 +105,9 @@ pub fn reachable(repo: &git2::Repository, tips: &[git2::Oid]) -> Result<Reachabl
             }
         }
     }
+    // A commit first met at the limit may be met again nearer a tip only in a depth-first
+    // walk; breadth first, the first meeting is the nearest, so `shallow` is final here.
+    out.shallow.sort();
     Ok(out)
 }
 

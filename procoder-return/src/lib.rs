@@ -3,8 +3,11 @@
 //! Every refusal names the refs or paths at fault and ends its hint with
 //! "then rerun ./procoder-return", because an agent acts on exactly what it reads.
 
+mod lossy;
 mod refs;
 mod worktree;
+
+pub use lossy::Repairs;
 
 use procoder_bundle::{package, to_git, write_bundle, Silent};
 use procoder_manifest::{
@@ -27,6 +30,8 @@ pub struct Outcome {
     pub objects: usize,
     /// Size of the zip in bytes.
     pub zip_bytes: u64,
+    /// What was repaired after a lossy extraction, if anything.
+    pub repairs: Option<Repairs>,
 }
 
 pub(crate) const RERUN: &str = "then rerun ./procoder-return";
@@ -64,6 +69,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         ))
     })?;
 
+    let repairs = lossy::repair(&repo, &exchange)?.filter(|r| !r.is_empty() || !r.kept.is_empty());
     worktree::check_clean(&repo, &exchange)?;
     let updates = refs::collect_updates(&repo, &exchange)?;
 
@@ -99,5 +105,6 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         updates: doc.updates,
         objects: stats.objects,
         zip_bytes,
+        repairs,
     })
 }

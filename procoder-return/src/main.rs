@@ -15,6 +15,42 @@ Options:
   -V, --version  Print the version
 ";
 
+/// Tells the agent what the lossy-extraction repair changed, so nothing happens behind its back.
+fn print_repairs(out: &mut impl Write, r: &procoder_return::Repairs) {
+    let _ = writeln!(
+        out,
+        "Repaired a lossy extraction (the package was unzipped without modes and symlinks, e.g. by Python's zipfile; use `unzip` next time):"
+    );
+    for p in &r.exec {
+        let _ = writeln!(out, "  restored exec bit: {p}");
+    }
+    for p in &r.symlinks {
+        let _ = writeln!(out, "  restored symlink: {p}");
+    }
+    for p in &r.line_endings {
+        let _ = writeln!(
+            out,
+            "  restored CRLF line endings git add had normalised: {p}"
+        );
+    }
+    for (name, old, new) in &r.rewritten {
+        let short = |o: &git2::Oid| o.to_string()[..12].to_owned();
+        let _ = writeln!(
+            out,
+            "  rewrote {}: {} -> {} (same changes, messages and authors; modes restored)",
+            name.trim_start_matches("refs/heads/"),
+            short(old),
+            short(new)
+        );
+    }
+    for p in &r.kept {
+        let _ = writeln!(
+            out,
+            "  kept as committed: {p} was a symlink in the package and is now a file with other content"
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -36,6 +72,9 @@ fn main() -> ExitCode {
     match procoder_return::run(&cwd) {
         Ok(outcome) => {
             let mut out = std::io::stdout().lock();
+            if let Some(r) = &outcome.repairs {
+                print_repairs(&mut out, r);
+            }
             let _ = writeln!(out, "Created return package.");
             for u in &outcome.updates {
                 let from = u

@@ -21,6 +21,9 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     for entry in statuses.iter() {
         let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
         let s = entry.status();
+        if s == git2::Status::WT_MODIFIED && as_checked_out(repo, entry.path_bytes()) {
+            continue;
+        }
         let tag = if s.is_wt_new() && !s.is_index_new() {
             "untracked"
         } else if s.intersects(
@@ -45,4 +48,37 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     Err(Failure::new(ErrorCode::WorktreeDirty, format!("the work tree has {} uncommitted change(s)", lines.len()))
         .details(lines)
         .hint(format!("commit the work on {task} (git add -A && git commit -m \"<message>\") or discard it, {RERUN}")))
+}
+
+/// True when the file holds exactly what `git checkout` writes for its index entry. Such a file
+/// is clean for git, which trusts the exported index's stat data, but libgit2 compares inode
+/// numbers, re-hashes it, and a blob committed with CRLF under an explicit `text` attribute
+/// then hashes differently: a bare WORKTREE_DIRTY that `git status` would not confirm.
+fn as_checked_out(repo: &git2::Repository, path: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let rel = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    let (Some(workdir), Ok(index)) = (repo.workdir(), repo.index()) else {
+        return false;
+    };
+    let Some(entry) = index.get_path(rel, 0) else {
+        return false;
+    };
+    if entry.mode != 0o100644 && entry.mode != 0o100755 {
+        return false;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let file = workdir.join(rel);
+    let Ok(meta) = std::fs::symlink_metadata(&file) else {
+        return false;
+    };
+    let exec = meta.permissions().mode() & 0o111 != 0;
+    if !meta.is_file() || exec != (entry.mode == 0o100755) {
+        return false;
+    }
+    let (Ok(blob), Ok(disk)) = (repo.find_blob(entry.id), std::fs::read(&file)) else {
+        return false;
+    };
+    let flags = git2::AttrCheckFlags::FILE_THEN_INDEX;
+    procoder_bundle::checkout::Conversion::lookup(repo, rel, flags)
+        .is_ok_and(|c| *c.to_worktree(blob.content(), entry.id) == *disk)
 }

@@ -43,6 +43,10 @@ pub struct PrepareArgs {
     /// The procoder-return helper to ship [default: $PROCODER_RETURN_HELPER, else next to procoder].
     #[arg(long, value_name = "PATH")]
     pub helper: Option<PathBuf>,
+    /// Export only the last N commits of each branch and tag (a shallow repository); the
+    /// return still applies to this full repository.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub depth: Option<u32>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

@@ -74,6 +74,7 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
             let opts = prepare::Options {
                 output: a.output.clone(),
                 helper: a.helper.clone(),
+                depth: a.depth,
             };
             let outcome =
                 prepare::run(&ctx, &opts, &mut ui::progress::Bars::new(a.json)).map_err(plain)?;

@@ -5,13 +5,16 @@
 mod apply_refusals;
 mod common;
 mod crash;
+mod depth;
 mod export_pack;
+mod faithful;
 mod go_interop;
 mod helper_glibc;
 mod hostile;
 mod json_output;
 mod kill_loop;
 mod locking;
+mod lossy;
 mod prepare_output;
 mod prepare_refusals;
 mod return_refusals;

@@ -186,3 +186,48 @@ fn usage_errors_exit_2() {
     }
     before.assert_unchanged(&local.dir, "usage errors");
 }
+
+#[test]
+fn unsupported_path_names_the_non_utf8_file() {
+    use std::os::unix::ffi::OsStrExt;
+    let local = TestRepo::new();
+    let name = std::ffi::OsStr::from_bytes(b"latin1-caf\xe9.txt");
+    std::fs::write(local.dir.join(name), b"bytes\n").expect("write");
+    local.git(&["add", "-A"]);
+    local.git(&["commit", "-q", "-m", "A Latin-1 file name"]);
+    let err = refuse(&local, &[], "UNSUPPORTED_PATH");
+    assert!(err.contains("latin1-caf"), "the path is named:\n{err}");
+    assert!(err.contains("Hint: rename"), "{err}");
+}
+
+#[test]
+fn a_prepare_that_fails_after_writing_undoes_everything() {
+    // The package cannot be placed (the output is a folder): by then the record, the log and
+    // the task branch exist, and all of them must go again.
+    let local = TestRepo::new();
+    let out_dir = tempfile::TempDir::new().expect("tmp");
+    let before = local.snapshot();
+    let out = local.procoder(&["prepare", "--output", &out_dir.path().display().to_string()]);
+    assert_code(&out, "INTERNAL");
+    before.assert_unchanged(
+        &local.dir,
+        "a prepare that failed while placing the package",
+    );
+    assert_eq!(
+        local.git(&["for-each-ref", "refs/heads/procoder/"]),
+        "",
+        "no task branch"
+    );
+    let store = local.dir.join(".git/procoder/exchanges");
+    let records = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(records, 0, "no exchange record left in {}", store.display());
+    assert_no_package(&local.dir);
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).expect("read").count(),
+        0,
+        "nothing written into the output folder"
+    );
+    let tmp = local.dir.join(".git/procoder/tmp");
+    let left = std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "no scratch files left in {}", tmp.display());
+}

@@ -25,19 +25,25 @@ pub struct ExportPack {
     pub objects: usize,
     /// Of those, entries copied as they were (deltas included).
     pub copied: usize,
+    /// Commits whose parents were left out by a depth limit (the export's `.git/shallow`).
+    pub shallow: Vec<git2::Oid>,
 }
 
-/// Packs every object reachable from `tips` into `dir`, copying pack entries where it can.
+/// Packs every object reachable from `tips` (within `depth` commits of each, when given) into
+/// `dir`, copying pack entries where it can.
 pub fn write_export_pack(
     repo: &git2::Repository,
     tips: &[git2::Oid],
+    depth: Option<u32>,
     dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<ExportPack> {
     progress.phase(Phase::Counting, None);
     // `remaining` starts as every reachable object; each is taken by the first pack holding it,
     // and what is left at the end (loose objects) is written whole.
-    let mut remaining = enumerate::reachable(repo, tips)?.objects;
+    let found = enumerate::reachable(repo, tips, depth)?;
+    let shallow = found.shallow;
+    let mut remaining = found.objects;
     let count = u32::try_from(remaining.len())
         .map_err(|e| Failure::internal("too many objects for one pack", e))?;
     let mut plans: Vec<(PathBuf, PackIndex, Vec<bool>)> = Vec::new();
@@ -150,6 +156,7 @@ pub fn write_export_pack(
         idx,
         objects,
         copied,
+        shallow,
     })
 }
 

@@ -26,6 +26,8 @@ pub struct Options {
     pub output: Option<PathBuf>,
     /// The helper to ship (default: see `helper::find`).
     pub helper: Option<PathBuf>,
+    /// Export only the last N commits of each ref (a shallow repository).
+    pub depth: Option<u32>,
 }
 
 /// What prepare made.
@@ -39,6 +41,9 @@ pub struct Outcome {
     pub package_bytes: u64,
     pub files: usize,
     pub objects: usize,
+    /// `--depth`, and the commits cut off at it (the export's `.git/shallow`).
+    pub depth: Option<u32>,
+    pub shallow_commits: usize,
     pub top: String,
     pub warnings: Vec<String>,
     pub prompt: String,
@@ -130,6 +135,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         identity: identity(repo),
         scratch: scratch.path(),
         unix_time: secs,
+        depth: opts.depth,
     };
     let (tmp_zip, stats) = package::write(&input, tmp_zip, progress)?;
     tmp_zip
@@ -166,13 +172,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     store::append(ctx, &id, Entry::Prepared)?;
     rollback.disarm();
 
-    let mut warnings = Vec::new();
-    if package_bytes > 512 * 1000 * 1000 {
-        warnings.push(format!(
-            "the package is {} MB, over the sandbox's 512 MB upload limit",
-            package_bytes / 1_000_000
-        ));
-    }
+    let warnings = warnings(&stats, package_bytes, opts.depth);
     let prompt = prompt::text(&id, &top, &output);
     Ok(Outcome {
         exchange_id: id,
@@ -183,10 +183,86 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         package_bytes,
         files: stats.files,
         objects: stats.objects,
+        depth: opts.depth,
+        shallow_commits: stats.shallow,
         top,
         warnings,
         prompt,
     })
+}
+
+/// The sandbox's upload limit for one file.
+const UPLOAD_LIMIT: u64 = 512 * 1000 * 1000;
+
+/// What the user should know about the package: what it holds differently from the
+/// repository, and whether it fits the sandbox.
+fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> Vec<String> {
+    let list = |paths: &[String]| {
+        let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
+        let more = paths.len().saturating_sub(shown.len());
+        let mut s = shown.join(", ");
+        if more > 0 {
+            s.push_str(&format!(" and {more} more"));
+        }
+        s
+    };
+    let mut out = Vec::new();
+    if !stats.submodules.is_empty() {
+        out.push(format!(
+            "{} submodule(s) exported as gitlinks with empty directories (their contents are not in the package): {}",
+            stats.submodules.len(),
+            list(&stats.submodules)
+        ));
+    }
+    let (lfs, other): (Vec<_>, Vec<_>) = stats.filtered.iter().partition(|(_, d)| d == "lfs");
+    if !lfs.is_empty() {
+        let paths: Vec<String> = lfs.into_iter().map(|(p, _)| p.clone()).collect();
+        out.push(format!(
+            "{} Git LFS file(s) exported as their pointer files (the sandbox cannot fetch LFS content): {}",
+            paths.len(),
+            list(&paths)
+        ));
+    }
+    if !other.is_empty() {
+        let paths: Vec<String> = other
+            .iter()
+            .map(|(p, d)| format!("{p} (filter={d})"))
+            .collect();
+        out.push(format!(
+            "{} file(s) with a filter driver exported as stored in git (the sandbox has no filter drivers): {}",
+            paths.len(),
+            list(&paths)
+        ));
+    }
+    if !stats.encoded.is_empty() {
+        out.push(format!(
+            "{} file(s) with a working-tree-encoding exported as stored in git (UTF-8): {}",
+            stats.encoded.len(),
+            list(&stats.encoded)
+        ));
+    }
+    if package_bytes > upload_limit() {
+        let hint = match depth {
+            Some(n) if n > 1 => format!("try a smaller --depth than {n}"),
+            Some(_) => "the work tree alone is this large".to_owned(),
+            None => "rerun with --depth 1 (or a small N) to export only recent history".to_owned(),
+        };
+        out.push(format!(
+            "the package is {} MB, over the sandbox's {} MB upload limit: {hint}",
+            package_bytes / 1_000_000,
+            upload_limit() / 1_000_000
+        ));
+    }
+    out
+}
+
+/// The upload limit, lowered by `PROCODER_TEST_UPLOAD_LIMIT` (bytes) so a test can reach it
+/// without writing half a gigabyte.
+fn upload_limit() -> u64 {
+    std::env::var("PROCODER_TEST_UPLOAD_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(UPLOAD_LIMIT)
 }
 
 /// Local heads and tags (direct refs only) and the record's context of them.

@@ -24,6 +24,8 @@ pub struct Input<'a> {
     pub identity: (String, String),
     pub scratch: &'a Path,
     pub unix_time: i64,
+    /// Only the last N commits of each ref.
+    pub depth: Option<u32>,
 }
 
 /// What went into the zip.
@@ -31,6 +33,8 @@ pub struct Input<'a> {
 pub struct Stats {
     pub files: usize,
     pub objects: usize,
+    /// Commits whose parents were left out by `--depth`.
+    pub shallow: usize,
     /// Submodule paths, exported as gitlinks over empty directories.
     pub submodules: Vec<String>,
     /// Paths with a filter driver (LFS and others), exported as stored, and the driver.
@@ -102,8 +106,19 @@ pub fn write<W: Write + Seek>(
     )?;
 
     let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
-    let pack = write_export_pack(input.repo, &tips, &input.scratch.join("pack"), progress)?;
+    let pack = write_export_pack(
+        input.repo,
+        &tips,
+        input.depth,
+        &input.scratch.join("pack"),
+        progress,
+    )?;
     stats.objects = pack.objects;
+    stats.shallow = pack.shallow.len();
+    if !pack.shallow.is_empty() {
+        let list: String = pack.shallow.iter().map(|c| format!("{c}\n")).collect();
+        small(&mut zip, "shallow", list.as_bytes())?;
+    }
     for path in [&pack.pack, &pack.idx] {
         let name = path
             .file_name()

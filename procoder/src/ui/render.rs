@@ -23,6 +23,8 @@ pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
         "package_bytes": o.package_bytes,
         "files": o.files,
         "objects": o.objects,
+        "depth": o.depth,
+        "shallow_commits": o.shallow_commits,
         "warnings": o.warnings,
         "prompt": o.prompt,
     });
@@ -38,6 +40,13 @@ pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
         o.files,
         o.objects
     );
+    if let Some(depth) = o.depth {
+        let _ = writeln!(
+            t,
+            "  shallow: the last {depth} commit(s) of each ref ({} cut off)",
+            o.shallow_commits
+        );
+    }
     for w in &o.warnings {
         let _ = writeln!(t, "warning: {w}");
     }

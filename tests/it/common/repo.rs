@@ -157,6 +157,35 @@ impl Prepared {
     pub fn family_ref(&self, name: &str) -> String {
         format!("refs/heads/procoder/{}/{name}", self.id)
     }
+
+    /// Extracts the task package the lossy way an agent might: Python's `zipfile`, which
+    /// keeps no mode bits and writes symlinks as plain files holding their targets.
+    pub fn unzip_with_python(&self) -> Sandbox {
+        let tmp = TempDir::new().expect("a temporary folder");
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
+            ])
+            .arg(&self.zip)
+            .arg(tmp.path())
+            .output()
+            .expect("python3 is on PATH for every test run");
+        assert_success(&out, "python3 zipfile extractall");
+        let root = std::fs::read_dir(tmp.path())
+            .expect("read the extraction folder")
+            .next()
+            .expect("one top folder")
+            .expect("folder entry")
+            .path();
+        Sandbox {
+            _tmp: tmp,
+            root,
+            id: self.id.clone(),
+            task_ref: self.task_ref.clone(),
+            base_oid: self.base_oid.clone(),
+        }
+    }
 }
 
 /// An unzipped task package (the sandbox side).

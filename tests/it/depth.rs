@@ -1,0 +1,93 @@
+//! Issue 6: `--depth N` exports a shallow repository whose return applies to the full one, and
+//! an oversized package says so and suggests `--depth`.
+
+use crate::common::*;
+use crate::faithful::everything_repo;
+
+#[test]
+fn a_shallow_export_round_trips_into_the_full_repository() {
+    let local = everything_repo();
+    let all_objects = local
+        .git(&["rev-list", "--objects", "--branches", "--tags"])
+        .lines()
+        .count() as u64;
+    let prepared = local.prepare_with(&["--depth", "2"]);
+    assert_eq!(prepared.json["depth"], 2);
+    let shallow = prepared.json["shallow_commits"].as_u64().expect("a count");
+    assert!(shallow >= 1, "{}", prepared.json);
+    let objects = prepared.json["objects"].as_u64().expect("a count");
+    assert!(
+        objects < all_objects,
+        "fewer objects than the full history: {objects} vs {all_objects}"
+    );
+    let sandbox = prepared.unzip();
+    assert_eq!(
+        sandbox.git(&["rev-parse", "--is-shallow-repository"]),
+        "true"
+    );
+    assert_eq!(
+        sandbox.git(&["rev-list", "--count", "HEAD"]),
+        "3",
+        "the tip, its parent (which v1 tags) and v1's own parent"
+    );
+    assert_eq!(sandbox.git(&["status", "--porcelain"]), "");
+    sandbox.git(&["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(
+        sandbox.git(&["rev-parse", "refs/tags/v1"]),
+        local.rev("refs/tags/v1"),
+        "tags come along, each with its own last commits"
+    );
+
+    sandbox.commit_file("history/0.txt", "changed in a shallow sandbox\n");
+    let tip = sandbox.commit_file("notes/shallow.txt", "second commit\n");
+    let zip = sandbox.run_return();
+    assert_success(
+        &local.procoder(&["apply", &zip.display().to_string()]),
+        "apply",
+    );
+    assert_eq!(local.rev(&prepared.task_ref), tip);
+    assert_eq!(
+        local.git(&[
+            "rev-list",
+            "--count",
+            &format!("{}..{tip}", prepared.base_oid)
+        ]),
+        "2"
+    );
+    local.git(&["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn depth_zero_is_a_usage_error() {
+    let local = TestRepo::new();
+    let out = local.procoder(&["prepare", "--depth", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn an_oversized_package_warns_and_suggests_depth() {
+    let local = TestRepo::new();
+    let out = run_procoder_env(
+        &local.dir,
+        &["prepare", "--json"],
+        &[("PROCODER_TEST_UPLOAD_LIMIT", "1000")],
+    );
+    assert_success(&out, "prepare");
+    let json = json_stdout(&out);
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("upload limit") && warnings.contains("--depth"),
+        "{json}"
+    );
+    let human = run_procoder_env(
+        &local.dir,
+        &["prepare"],
+        &[("PROCODER_TEST_UPLOAD_LIMIT", "1000")],
+    );
+    assert_success(&human, "prepare");
+    assert!(
+        stdout(&human).contains("warning: the package is") && stdout(&human).contains("--depth 1"),
+        "{}",
+        stdout(&human)
+    );
+}
