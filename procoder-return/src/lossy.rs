@@ -316,7 +316,7 @@ fn renormalised(
         }
         if lf == b {
             if let Some(path) = new.path().and_then(|p| p.to_str()) {
-                out.push((path.to_owned(), old.id(), old.mode().into()));
+                out.push((path.to_owned(), old.id(), old.mode()));
             }
         }
     }
