@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# The sandbox side where it really runs: a Debian 13 (trixie) root file system made with
+# debootstrap (git, unzip, python3; no Rust), entered with chroot. Not part of CI: it needs root
+# and the network the first time.
+#
+#   scripts/sandbox-check.sh
+#   SANDBOX_ROOT=/srv/trixie scripts/sandbox-check.sh    where the root is built once and kept
+#   PROCODER_BIN_DIR=target/release scripts/sandbox-check.sh   use binaries already built there
+#
+# A throwaway repository (exec script, file / directory / dangling symlinks, names with spaces
+# and Unicode, a *.bat with eol=crlf) is prepared outside; inside the chroot:
+#   case A: unzip, git status clean, git fsck --strict clean, commit, ./procoder-return
+#   case B: Python's zipfile (drops modes and symlinks), chmod +x procoder-return,
+#           git add -A && git commit, ./procoder-return
+# then each return is applied outside (to its own copy of the repository) and checked: the task
+# branch is the sandbox tip, modes and symlinks kept, git fsck --strict clean.
+# Exit status: 0 when case A passes (case B is reported, PASS or FAIL, without failing the run
+# unless CASE_B_REQUIRED=1), 1 otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo_root=$(cd "$here/.." && pwd)
+ROOT=${SANDBOX_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/procoder/trixie-root}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+JAIL_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+step() { printf '==> %s\n' "$*"; }
+die() { printf 'sandbox-check: %s\n' "$*" >&2; exit 1; }
+indent() { sed 's/^/    /'; }
+
+[ "$(id -u)" = 0 ] || die "needs root (debootstrap and chroot)"
+
+# Unmounts everything mounted at or below $1, deepest first.
+umount_under() {
+    local dir mnt
+    dir=$(realpath -m "$1")
+    awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# The root file system, built once.
+# ---------------------------------------------------------------------------------------------
+ensure_debootstrap() {
+    if ! command -v debootstrap >/dev/null; then
+        step "installing debootstrap (apt)"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    fi
+    local scripts=/usr/share/debootstrap/scripts
+    if [ ! -e "$scripts/trixie" ]; then
+        [ -e "$scripts/sid" ] || die "debootstrap has neither a trixie nor a sid script"
+        ln -s sid "$scripts/trixie"
+        echo "    linked $scripts/trixie -> sid"
+    fi
+}
+
+build_root() {
+    local marker="$ROOT/.procoder-sandbox-root"
+    if [ -f "$marker" ]; then
+        step "trixie root: $ROOT (cached, built $(cat "$marker"))"
+        return
+    fi
+    ensure_debootstrap
+    local partial="$ROOT.partial" log="$ROOT.debootstrap.log"
+    mkdir -p "$(dirname "$ROOT")"
+    if [ -e "$partial" ]; then
+        umount_under "$partial"
+        rm -rf --one-file-system "$partial"
+    fi
+    [ ! -e "$ROOT" ] || die "$ROOT exists but was not built by this script (no $marker); remove it or set SANDBOX_ROOT"
+    step "building the trixie root in $ROOT (debootstrap, a few minutes; log: $log)"
+    local started=$SECONDS
+    if ! debootstrap --variant=minbase --include=git,unzip,python3 trixie "$partial" "$MIRROR" >"$log" 2>&1; then
+        umount_under "$partial"
+        tail -20 "$log" >&2
+        die "debootstrap failed (log: $log)"
+    fi
+    umount_under "$partial"
+    # The sandbox has no Rust: make sure nothing of it came along.
+    if chroot "$partial" /bin/sh -c 'command -v cargo || command -v rustc' >/dev/null 2>&1; then
+        die "the root has a Rust toolchain; it must not"
+    fi
+    chroot "$partial" apt-get clean >/dev/null 2>&1 || true
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$partial/.procoder-sandbox-root"
+    mv "$partial" "$ROOT"
+    echo "    built in $((SECONDS - started)) s"
+}
+
+build_root
+
+# ---------------------------------------------------------------------------------------------
+# Binaries, work directories, the chroot runner.
+# ---------------------------------------------------------------------------------------------
+if [ -z "${PROCODER_BIN_DIR:-}" ]; then
+    step "building procoder and procoder-return (release)"
+    cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" -p procoder -p procoder-return
+    bin="${CARGO_TARGET_DIR:-$repo_root/target}/release"
+else
+    bin=$(cd "$PROCODER_BIN_DIR" && pwd)
+fi
+procoder="$bin/procoder"
+[ -x "$procoder" ] && [ -x "$bin/procoder-return" ] || die "no procoder binaries in $bin"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/procoder-sandbox-check.XXXXXX")
+jail=$(mktemp -d "$ROOT/tmp/procoder-check.XXXXXX") # the same directory, seen from outside
+jdir=${jail#"$ROOT"}                                 # ... and from inside the chroot
+mounted_proc=
+cleanup() {
+    [ -z "$mounted_proc" ] || umount -l "$ROOT/proc" 2>/dev/null || true
+    rm -rf "$work" "$jail"
+}
+trap cleanup EXIT
+# The sandbox has /proc; the root keeps the device nodes debootstrap made.
+if ! mountpoint -q "$ROOT/proc"; then
+    mount -t proc proc "$ROOT/proc" && mounted_proc=1
+fi
+
+# jrun DIR CMD: runs the shell command CMD in DIR inside the chroot with a clean environment.
+jrun() {
+    local dir=$1 cmd=$2
+    env -i HOME=/root PATH="$JAIL_PATH" LC_ALL=C.UTF-8 GIT_CONFIG_NOSYSTEM=1 \
+        /usr/sbin/chroot "$ROOT" /bin/sh -c "cd \"\$1\" && $cmd" sh "$dir"
+}
+# capture VAR RC_VAR DIR CMD: like jrun, output (stdout+stderr) into VAR, exit status into RC_VAR.
+capture() {
+    local -n out_=$1 rc_=$2
+    if out_=$(jrun "$3" "$4" 2>&1); then rc_=0; else rc_=$?; fi
+}
+
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME="Check User" GIT_AUTHOR_EMAIL=check@example.com
+export GIT_COMMITTER_NAME="Check User" GIT_COMMITTER_EMAIL=check@example.com
+agent='git -c user.name=Agent -c user.email=agent@example.com'
+
+exec 3>&1
+declare -a summary=()
+note() { summary+=("$(printf '%-4s %-44s %s' "$1" "$2" "${3:-}")"); }
+
+step "the chroot"
+glibc=$(jrun / 'ldd --version | head -1')
+versions=$(jrun / 'git --version; python3 --version; unzip -v | head -1 | cut -d" " -f1-2; . /etc/os-release; echo "$PRETTY_NAME"; echo "debian_version $(cat /etc/debian_version)"')
+printf '%s\n%s\n' "$glibc" "$versions" | indent
+if jrun / 'command -v cargo || command -v rustc' >/dev/null 2>&1; then die "the chroot has Rust"; fi
+cp "$bin/procoder-return" "$jail/procoder-return"
+if helper_version=$(jrun "$jdir" './procoder-return --version' 2>&1); then
+    echo "    helper runs in the chroot: $helper_version"
+    note ok "helper runs in the chroot" "$helper_version; $glibc"
+else
+    echo "$helper_version" | indent
+    note FAIL "helper runs in the chroot" "$helper_version"
+fi
+rm -f "$jail/procoder-return"
+
+# ---------------------------------------------------------------------------------------------
+# The source repository and the package.
+# ---------------------------------------------------------------------------------------------
+step "a throwaway repository with the awkward cases, prepared"
+src="$work/project"
+mkdir "$src" && cd "$src"
+git init -q -b main
+git config user.name "Check User" && git config user.email check@example.com
+printf '# Sandbox check\n' >README.md
+mkdir -p src docs
+printf 'fn main() {}\n' >src/main.rs
+printf '#!/bin/sh\necho run\n' >run.sh && chmod +x run.sh
+ln -s README.md README.link       # file symlink
+ln -s src src-link                # directory symlink
+ln -s does/not/exist dangling     # dangling symlink
+printf 'spaces\n' >"docs/file with spaces.txt"
+printf 'unicode\n' >"docs/héllo wörld ✓ 日本.txt"
+printf '*.bat text eol=crlf\n' >.gitattributes
+printf '@echo off\necho build\n' >build.bat
+git -c core.safecrlf=false add -A && git commit -q -m "Initial commit"
+git tag -a v1 -m "v1"
+# path -> expected mode in every returned tip; symlinks also keep their target
+declare -A want_mode=([run.sh]=100755 [README.link]=120000 [src-link]=120000 [dangling]=120000)
+declare -A want_link=([README.link]=README.md [src-link]=src [dangling]=does/not/exist)
+
+prep_json="$work/prepare.json"
+if ! "$procoder" prepare --json >"$prep_json" 2>"$work/prepare.err"; then
+    cat "$prep_json" "$work/prepare.err" | indent
+    die "procoder prepare failed"
+fi
+read -r id pkg < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["exchange_id"], d["package"])' "$prep_json")
+task="refs/heads/procoder/$id/task"
+echo "    exchange $id, package $(basename "$pkg") ($(stat -c %s "$pkg") bytes)"
+cp "$pkg" "$jail/"
+jzip="$jdir/$(basename "$pkg")"
+# each case applies to its own copy of the prepared repository: both returns start at the base
+cp -a "$src" "$work/project-a" && cp -a "$src" "$work/project-b"
+
+# check_tip REPO TIP: empty output when modes, link targets and fsck are right, else reasons
+check_tip() {
+    local repo=$1 tip=$2 p mode blob fsck
+    for p in $(printf '%s\n' "${!want_mode[@]}" | sort); do
+        mode=$(git -C "$repo" ls-tree "$tip" -- "$p" | awk '{print $1}')
+        [ "$mode" = "${want_mode[$p]}" ] || echo "$p has mode ${mode:-<missing>}, want ${want_mode[$p]}"
+    done
+    for p in $(printf '%s\n' "${!want_link[@]}" | sort); do
+        blob=$(git -C "$repo" cat-file blob "$tip:$p" 2>/dev/null || true)
+        [ "$blob" = "${want_link[$p]}" ] || echo "$p holds '$blob', want '${want_link[$p]}'"
+    done
+    if ! fsck=$(git -C "$repo" fsck --strict --no-progress --no-dangling 2>&1) || [ -n "$fsck" ]; then
+        echo "git fsck --strict: $fsck"
+    fi
+}
+
+# apply_case NAME REPO ZIP SANDBOX_TIP: applies, then checks; prints reasons, returns 1 on failure
+apply_case() {
+    local name=$1 repo=$2 zip=$3 tip=$4 out rc got problems
+    if out=$("$procoder" -C "$repo" apply "$zip" 2>&1); then rc=0; else rc=$?; fi
+    echo "$out" | indent >&3 # to the terminal: the caller captures the reasons only
+    if [ $rc -ne 0 ]; then
+        echo "procoder apply exited $rc: $(echo "$out" | head -1)"
+        return 1
+    fi
+    got=$(git -C "$repo" rev-parse "$task")
+    [ "$got" = "$tip" ] || { echo "task branch is $got, the sandbox tip is $tip"; return 1; }
+    problems=$(check_tip "$repo" "$tip")
+    [ -z "$problems" ] || { echo "$problems"; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Case A: unzip, as the prompt says.
+# ---------------------------------------------------------------------------------------------
+step "case A: unzip in the chroot"
+a_ok=1
+a_fail() { a_ok=0; note FAIL "A: $1" "${2:-}"; printf '    FAIL %s\n' "$1"; [ -z "${2:-}" ] || echo "$2" | indent; }
+a_pass() { note ok "A: $1" "${2:-}"; printf '    ok   %s %s\n' "$1" "${2:-}"; }
+adir="$jdir/a/project"
+mkdir "$jail/a"
+capture out rc "$jdir/a" "unzip -q '$jzip'"
+if [ $rc -eq 0 ]; then a_pass "unzip"; else a_fail "unzip (exit $rc)" "$out"; fi
+capture out rc "$adir" 'git status --porcelain'
+if [ $rc -eq 0 ] && [ -z "$out" ]; then a_pass "git status --porcelain empty"; else a_fail "git status --porcelain (exit $rc)" "$out"; fi
+capture out rc "$adir" 'git fsck --strict --no-progress'
+if [ $rc -eq 0 ] && [ -z "$out" ]; then a_pass "git fsck --strict clean"; else a_fail "git fsck --strict (exit $rc)" "$out"; fi
+capture out rc "$adir" 'git symbolic-ref HEAD'
+if [ "$out" = "$task" ]; then a_pass "HEAD is the task branch"; else a_fail "HEAD is '$out', want $task"; fi
+capture out rc "$adir" 'stat -c "%A %n" run.sh procoder-return; for l in README.link src-link dangling; do printf "%s -> %s\n" "$l" "$(readlink "$l")"; done; od -c build.bat | head -2'
+echo "$out" | indent
+# git's own checkout of the same commit, as the oracle for what the package's work tree holds
+capture out rc "$jdir/a" "git clone -q --no-local project clone 2>&1"
+[ $rc -eq 0 ] || a_fail "git clone of the package (exit $rc)" "$out"
+tree_list='find . -path ./.git -prune -o -path ./procoder-return -prune -o -printf "%y %m %p %l\n" | LC_ALL=C sort'
+capture ours rc "$adir" "$tree_list"
+capture theirs rc "$jdir/a/clone" "$tree_list"
+capture out rc "$jdir/a" 'diff -r --no-dereference -x .git -x procoder-return -x procoder-return-\*.zip project clone'
+if [ "$ours" = "$theirs" ] && [ $rc -eq 0 ]; then
+    a_pass "work tree = git clone's checkout (types, modes, links, bytes)"
+else
+    # a difference git status does not see (it normalises line endings): reported, not failed
+    differing=$(jrun "$jdir/a" 'diff -rq --no-dereference -x .git -x procoder-return project clone' 2>&1 |
+        sed -E 's|^Files project/(.*) and clone/.* differ$|\1|' | paste -sd' ' || true)
+    note warn "A: work tree = git clone's checkout" "differs: ${differing:-(types or modes)}"
+    echo "    warn work tree differs from git clone's checkout of the same commit:"
+    diff <(echo "$ours") <(echo "$theirs") | indent | indent || true
+    echo "$out" | cat -v | indent | indent
+fi
+capture out rc "$adir" "printf 'edited in the sandbox\n' >>README.md && printf 'new\n' >'docs/new file ü.txt' && git add -A && $agent commit -q -m 'Case A: edit and add'"
+if [ $rc -eq 0 ]; then
+    a_tip=$(jrun "$adir" 'git rev-parse HEAD')
+    a_pass "commit" "${a_tip:0:12}${out:+ ($out)}"
+else
+    a_fail "commit (exit $rc)" "$out"; a_tip=
+fi
+capture out rc "$adir" './procoder-return'
+echo "$out" | indent
+if [ $rc -eq 0 ]; then a_pass "./procoder-return"; else a_fail "./procoder-return (exit $rc)" "$out"; fi
+a_zip="$jail/a/project/procoder-return-$id.zip"
+if [ $a_ok = 1 ] && [ -f "$a_zip" ]; then
+    step "case A: procoder apply outside"
+    if problems=$(apply_case A "$work/project-a" "$a_zip" "$a_tip"); then
+        a_pass "apply: task branch = sandbox tip, modes, links, fsck --strict"
+    else
+        a_fail "apply" "$problems"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Case B: Python's zipfile, which drops every mode bit and turns symlinks into files.
+# ---------------------------------------------------------------------------------------------
+step "case B: Python zipfile in the chroot"
+b_result=PASS b_reason=
+b_fail() { [ "$b_result" = FAIL ] || b_reason=$1; b_result=FAIL; printf '    FAIL %s\n' "$1"; [ -z "${2:-}" ] || echo "$2" | indent; }
+bdir="$jdir/b/project"
+capture out rc / "python3 -c 'import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' '$jzip' '$jdir/b'"
+[ $rc -eq 0 ] || b_fail "zipfile extraction (exit $rc)" "$out"
+capture out rc "$bdir" 'chmod +x procoder-return && git status --porcelain'
+echo "    git status --porcelain after the lossy extraction ($(printf '%s' "$out" | grep -c . || true) lines):"
+echo "$out" | indent | indent
+capture out rc "$bdir" "printf 'edited in the sandbox\n' >>README.md && git add -A && $agent commit -q -m 'Case B: edit'"
+if [ $rc -eq 0 ]; then
+    echo "    commit $(jrun "$bdir" 'git rev-parse --short=12 HEAD')${out:+ ($out)}"
+else
+    b_fail "commit (exit $rc)" "$out"
+fi
+capture b_out b_rc "$bdir" './procoder-return'
+echo "    ./procoder-return exited $b_rc:"
+echo "$b_out" | indent | indent
+if [ $b_rc -ne 0 ]; then
+    b_fail "./procoder-return exited $b_rc: $(echo "$b_out" | head -1)"
+else
+    # the helper may repair the lossy commits: expect the tip the return document names
+    b_zip="$jail/b/project/procoder-return-$id.zip"
+    b_tip=$(python3 -c 'import json,sys,zipfile
+d=json.loads(zipfile.ZipFile(sys.argv[1]).read("procoder-return.json"))
+print(next(u["new_oid"] for u in d["updates"] if u["ref"] == sys.argv[2]))' "$b_zip" "$task")
+    capture out rc "$bdir" "git rev-parse '$task'"
+    echo "    returned tip ${b_tip:0:12}; the sandbox's task branch is at ${out:0:12}"
+    step "case B: procoder apply outside"
+    if problems=$(apply_case B "$work/project-b" "$b_zip" "$b_tip"); then
+        echo "    ok   apply: task branch = sandbox tip, modes, links, fsck --strict"
+    else
+        b_fail "applied tip: $(echo "$problems" | paste -sd';' | sed 's/;/; /g')"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+echo
+echo "sandbox-check summary ($glibc; root $ROOT)"
+printf '%s\n' "${summary[@]}"
+printf '%-4s %-44s %s\n' "$([ "$b_result" = PASS ] && echo ok || echo FAIL)" "B: Python zipfile round trip" "$b_reason"
+if [ $a_ok = 1 ]; then echo "case A: PASS"; else echo "case A: FAIL"; fi
+echo "case B: $b_result${b_reason:+ ($b_reason)}"
+[ $a_ok = 1 ] || exit 1
+[ "${CASE_B_REQUIRED:-0}" != 1 ] || [ "$b_result" = PASS ] || exit 1
