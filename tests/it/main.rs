@@ -11,6 +11,7 @@ mod helper_glibc;
 mod hostile;
 mod json_output;
 mod kill_loop;
+mod leaks;
 mod locking;
 mod prepare_output;
 mod prepare_refusals;
