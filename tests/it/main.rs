@@ -13,6 +13,7 @@ mod helper_glibc;
 mod hostile;
 mod json_output;
 mod kill_loop;
+mod leaks;
 mod locking;
 mod lossy;
 mod prepare_output;
