@@ -3,8 +3,10 @@
 //! Build the binaries first: `cargo build --workspace` (or `cargo test --workspace`).
 
 mod apply_refusals;
+mod cli_snapshots;
 mod common;
 mod crash;
+mod docs;
 mod export_pack;
 mod go_interop;
 mod helper_glibc;
@@ -14,6 +16,7 @@ mod kill_loop;
 mod locking;
 mod prepare_output;
 mod prepare_refusals;
+mod progress_tty;
 mod return_refusals;
 mod roundtrip;
 mod status_abort;
