@@ -232,7 +232,7 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---
 printf '%s\n' "${rows[@]}"
 echo
 echo "prepare / return / apply: wall clock and peak RSS from /usr/bin/time; objects and files: in the package (prepare --json);"
-echo "warnings: prepare's warnings plus lines on its stderr; status: git status --porcelain right after unzip (stat data zeroed: the first one hashes every file);"
+echo "warnings: prepare's warnings plus lines on its stderr; status: git status --porcelain right after unzip (the index carries size and mtime, so the first one hashes nothing);"
 echo "fsck: git fsck --strict --no-dangling exit status, in the package and in the repository after apply; lines the source's own fsck"
 echo "also prints (warnings in old history) do not count; bold: a failure."
 if [ ${#notes[@]} -gt 0 ]; then

@@ -14,8 +14,8 @@
 #           git add -A && git commit, ./procoder-return
 # then each return is applied outside (to its own copy of the repository) and checked: the task
 # branch is the sandbox tip, modes and symlinks kept, git fsck --strict clean.
-# Exit status: 0 when case A passes (case B is reported, PASS or FAIL, without failing the run
-# unless CASE_B_REQUIRED=1), 1 otherwise.
+# Exit status: 0 when both cases pass (CASE_B_REQUIRED=0 reports case B without failing the run
+# on it), 1 otherwise.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -325,4 +325,4 @@ printf '%-4s %-44s %s\n' "$([ "$b_result" = PASS ] && echo ok || echo FAIL)" "B:
 if [ $a_ok = 1 ]; then echo "case A: PASS"; else echo "case A: FAIL"; fi
 echo "case B: $b_result${b_reason:+ ($b_reason)}"
 [ $a_ok = 1 ] || exit 1
-[ "${CASE_B_REQUIRED:-0}" != 1 ] || [ "$b_result" = PASS ] || exit 1
+[ "${CASE_B_REQUIRED:-1}" != 1 ] || [ "$b_result" = PASS ] || exit 1

@@ -3,15 +3,40 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Move real git commits between this repository and an offline coding sandbox.
 #[derive(Debug, Parser)]
-#[command(name = "procoder", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "procoder",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "\
+Examples:
+  procoder prepare                          # task branch + procoder-task-<id>.zip + a prompt
+  procoder apply procoder-return-<id>.zip   # verify the agent's work, move the task branch
+  procoder status                           # every exchange, interrupted applies first
+  procoder abort 20261125-010941-04c604     # close an exchange
+  procoder completions bash > ~/.local/share/bash-completion/completions/procoder
+
+Every command takes --json (one JSON object on stdout), --quiet and -C PATH.
+Errors print as `CODE: message`, details and `Hint:`; exit status 1 (2 for usage errors)."
+)]
 pub struct Cli {
     /// Run as if started in PATH (like git -C).
-    #[arg(short = 'C', value_name = "PATH", global = true)]
+    #[arg(short = 'C', value_name = "PATH", global = true, help_heading = GLOBAL)]
     pub dir: Option<PathBuf>,
+    /// Print exactly one JSON object on stdout, for success and failure alike.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub json: bool,
+    /// No progress bars and no advice; results and errors still print.
+    #[arg(long, short, global = true, help_heading = GLOBAL)]
+    pub quiet: bool,
     /// Show the cause chain of unexpected errors.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -20,19 +45,48 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a task branch and a task package (zip) for the agent.
-    #[command(
-        after_help = "Examples:\n  procoder prepare\n  procoder prepare --output /tmp/task.zip --json"
-    )]
+    #[command(after_help = "\
+Examples:
+  procoder prepare
+  procoder prepare --output /tmp/task.zip --json
+  procoder -C ~/src/my-repo prepare --quiet")]
     Prepare(PrepareArgs),
     /// Verify a return package and move the task branches to the agent's commits.
-    #[command(
-        after_help = "Examples:\n  procoder apply procoder-return-20261125-010941-04c604.zip\n  procoder apply ret.zip --dry-run\n  procoder apply ret.zip --namespace procoder-import\n  procoder apply --continue\n  procoder apply --abort 20261125-010941-04c604"
-    )]
+    #[command(after_help = "\
+Examples:
+  procoder apply procoder-return-20261125-010941-04c604.zip
+  procoder apply ret.zip --dry-run
+  procoder apply ret.zip --namespace procoder-import
+  procoder apply ret.zip --checkout
+  procoder apply --continue
+  procoder apply --abort 20261125-010941-04c604")]
     Apply(ApplyArgs),
-    /// List exchanges and their states.
+    /// List exchanges and their states, interrupted applies first.
+    #[command(after_help = "\
+Examples:
+  procoder status
+  procoder status --json | jq -r '.exchanges[] | select(.state == \"interrupted\") | .exchange_id'")]
     Status(StatusArgs),
     /// Close an exchange: roll back, delete its untouched branches and its package.
+    #[command(after_help = "\
+Examples:
+  procoder abort 20261125-010941-04c604
+  procoder abort 20261125-010941-04c604 --force   # also delete branches that have commits")]
     Abort(AbortArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  procoder completions bash > ~/.local/share/bash-completion/completions/procoder
+  procoder completions zsh > ~/.zfunc/_procoder        # with fpath+=(~/.zfunc) in ~/.zshrc
+  procoder completions fish > ~/.config/fish/completions/procoder.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), of procoder or of one command.
+    #[command(after_help = "\
+Examples:
+  procoder man | man -l -
+  procoder man > ~/.local/share/man/man1/procoder.1
+  procoder man apply > ~/.local/share/man/man1/procoder-apply.1")]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,9 +101,6 @@ pub struct PrepareArgs {
     /// return still applies to this full repository.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub depth: Option<u32>,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -75,17 +126,10 @@ pub struct ApplyArgs {
     /// Undo an interrupted apply: every ref back to its recorded old value.
     #[arg(long, value_name = "ID", num_args = 0..=1, conflicts_with = "zip")]
     pub abort: Option<Option<String>>,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
-}
+pub struct StatusArgs {}
 
 #[derive(Debug, Args)]
 pub struct AbortArgs {
@@ -95,7 +139,18 @@ pub struct AbortArgs {
     /// Also delete family branches that have commits (never a checked-out one).
     #[arg(long)]
     pub force: bool,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// One command's page (procoder-COMMAND(1)) instead of procoder(1).
+    #[arg(value_name = "COMMAND", value_parser = ["prepare", "apply", "status", "abort", "completions", "man"])]
+    pub command: Option<String>,
 }

@@ -10,6 +10,7 @@ pub mod context;
 mod exclude;
 pub mod lock;
 pub mod prepare;
+pub mod progress;
 pub mod status;
 pub mod store;
 pub mod ui;
@@ -24,23 +25,61 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs one command and renders its result; returns the process exit status.
 pub fn run(cli: Cli) -> u8 {
-    let (json, name) = match &cli.command {
-        Command::Prepare(a) => (a.json, "prepare"),
-        Command::Apply(a) => (a.json, "apply"),
-        Command::Status(a) => (a.json, "status"),
-        Command::Abort(a) => (a.json, "abort"),
-    };
-    let ui = Ui {
-        json,
-        verbose: cli.verbose,
-    };
+    let ui = Ui::new(cli.json, cli.quiet, cli.verbose);
     limit_pack_windows();
     match dispatch(&cli, &ui) {
         Ok(code) => code,
         Err(boxed) => {
             let (failure, extra) = *boxed;
-            ui.failure(name, &failure, extra);
+            ui.failure(cli.command.name(), &failure, extra);
             1
+        }
+    }
+}
+
+/// Parses the command line and runs it. Usage errors exit 2 as clap prints them, except under
+/// `--json`, where stdout still gets exactly one object.
+pub fn main() -> u8 {
+    use clap::Parser;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let json = args.iter().skip(1).any(|a| a == "--json");
+            let help = matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if !json || help {
+                e.exit();
+            }
+            let command = args
+                .iter()
+                .skip(1)
+                .filter_map(|a| a.to_str())
+                .find(|a| Command::NAMES.contains(a));
+            println!("{}", ui::usage_error_json(command, &e.render().to_string()));
+            2
+        }
+    }
+}
+
+impl Command {
+    /// Every command's name, as typed.
+    pub const NAMES: [&'static str; 6] =
+        ["prepare", "apply", "status", "abort", "completions", "man"];
+
+    /// The command's name, as typed and as JSON's `command` says it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Prepare(_) => "prepare",
+            Command::Apply(_) => "apply",
+            Command::Status(_) => "status",
+            Command::Abort(_) => "abort",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -63,26 +102,34 @@ type Outcome = std::result::Result<u8, Box<(Failure, Option<serde_json::Value>)>
 
 fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
     let plain = |f: Failure| Box::new((f, None));
-    let cwd = match &cli.dir {
-        Some(d) => d.clone(),
-        None => std::env::current_dir()
-            .map_err(|e| plain(Failure::internal("cannot read the current directory", e)))?,
-    };
-    let ctx = Context::open(&cwd).map_err(plain)?;
     match &cli.command {
+        // Generated from the command line definitions; no repository needed.
+        Command::Completions(a) => {
+            let script = ui::completions(a.shell);
+            let value = serde_json::json!({ "shell": a.shell.to_string(), "script": script });
+            ui.success("completions", value, &script);
+            Ok(0)
+        }
+        Command::Man(a) => {
+            let page = ui::man_page(a.command.as_deref()).map_err(plain)?;
+            let value = serde_json::json!({ "page": a.command.as_ref().map_or("procoder".to_owned(), |c| format!("procoder-{c}")), "roff": page });
+            ui.success("man", value, &page);
+            Ok(0)
+        }
         Command::Prepare(a) => {
+            let ctx = open(cli).map_err(plain)?;
             let opts = prepare::Options {
                 output: a.output.clone(),
                 helper: a.helper.clone(),
                 depth: a.depth,
             };
-            let outcome =
-                prepare::run(&ctx, &opts, &mut ui::progress::Bars::new(a.json)).map_err(plain)?;
-            let (value, text) = ui::render_prepare(&outcome);
+            let outcome = prepare::run(&ctx, &opts, &mut ui.bars()).map_err(plain)?;
+            let (value, text) = ui::render_prepare(&outcome, ui.quiet);
             ui.success("prepare", value, &text);
             Ok(0)
         }
         Command::Apply(a) => {
+            let ctx = open(cli).map_err(plain)?;
             if let Some(id) = &a.cont {
                 return recover(&ctx, ui, id.as_deref(), apply::recover::Direction::Continue)
                     .map_err(plain);
@@ -103,9 +150,8 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 checkout: a.checkout,
                 adopt: a.adopt,
             };
-            let outcome = apply::run(&ctx, zip, &opts, &mut ui::progress::Bars::new(a.json))
-                .map_err(plain)?;
-            let (value, text) = ui::render_apply(&outcome);
+            let outcome = apply::run(&ctx, zip, &opts, &mut ui.bars()).map_err(plain)?;
+            let (value, text) = ui::render_apply(&outcome, ui.quiet);
             if let Some(first) = outcome.conflicts.first() {
                 // A dry run that found conflicts: the plan is printed, and the verdict is a failure.
                 if ui.json {
@@ -121,12 +167,14 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
             Ok(0)
         }
         Command::Status(_) => {
+            let ctx = open(cli).map_err(plain)?;
             let rows = status::run(&ctx).map_err(plain)?;
-            let (value, text) = ui::render_status(&rows);
+            let (value, text) = ui::render_status(&rows, ui.quiet, ui.color_out);
             ui.success("status", value, &text);
             Ok(0)
         }
         Command::Abort(a) => {
+            let ctx = open(cli).map_err(plain)?;
             let id = parse_id(&a.id).map_err(plain)?;
             let outcome = abort::run(&ctx, &id, a.force).map_err(plain)?;
             let (value, text) = ui::render_abort(id.as_str(), &outcome);
@@ -134,6 +182,16 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
             Ok(0)
         }
     }
+}
+
+/// The repository of the current directory, or of `-C PATH`.
+fn open(cli: &Cli) -> Result<Context> {
+    let cwd = match &cli.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| Failure::internal("cannot read the current directory", e))?,
+    };
+    Context::open(&cwd)
 }
 
 fn recover(

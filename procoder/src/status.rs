@@ -1,4 +1,5 @@
 //! `procoder status`: every exchange, newest first, interrupted applies first of all.
+//! Reads only; `ui::render_status` makes the table.
 
 use crate::context::Context;
 use crate::store::{self, State};
@@ -64,6 +65,26 @@ pub fn run(ctx: &Context) -> Result<Vec<Row>> {
             exchange_id: id,
         });
     }
-    rows.sort_by_key(|r| !matches!(r.state, State::Interrupted { .. }));
+    // Interrupted applies first, then newest first. By the record's time, not the id: ids of
+    // the same second sort by their random part.
+    rows.sort_by(|a, b| {
+        let interrupted = |r: &Row| matches!(r.state, State::Interrupted { .. });
+        interrupted(b)
+            .cmp(&interrupted(a))
+            .then_with(|| created_key(&b.created_at).cmp(&created_key(&a.created_at)))
+            .then_with(|| b.exchange_id.as_str().cmp(a.exchange_id.as_str()))
+    });
     Ok(rows)
+}
+
+/// An RFC 3339 time as something that sorts: seconds, then the fraction as nine digits.
+fn created_key(at: &str) -> (Option<i64>, String) {
+    let fraction: String = at
+        .split_once('.')
+        .map(|(_, f)| f.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+    (
+        procoder_manifest::parse_rfc3339(at),
+        format!("{fraction:0<9}"),
+    )
 }

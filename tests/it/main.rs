@@ -3,9 +3,11 @@
 //! Build the binaries first: `cargo build --workspace` (or `cargo test --workspace`).
 
 mod apply_refusals;
+mod cli_snapshots;
 mod common;
 mod crash;
 mod depth;
+mod docs;
 mod export_pack;
 mod faithful;
 mod go_interop;
@@ -18,6 +20,7 @@ mod locking;
 mod lossy;
 mod prepare_output;
 mod prepare_refusals;
+mod progress_tty;
 mod return_refusals;
 mod roundtrip;
 mod status_abort;

@@ -98,7 +98,8 @@ fn abort_json(dir: &Path, id: &str, extra: &[&str]) -> Value {
             "kept",
             "ok",
             "package_deleted",
-            "rolled_back"
+            "rolled_back",
+            "schema"
         ],
         "{json}"
     );
@@ -165,7 +166,7 @@ fn status_with_no_exchanges() {
     let local = TestRepo::new();
     assert_eq!(
         status_json(&local.dir),
-        json!({"ok": true, "command": "status", "exchanges": []})
+        json!({"ok": true, "schema": "procoder/v1", "command": "status", "exchanges": []})
     );
     let text = stdout(&local.procoder(&["status"]));
     assert!(text.starts_with("No exchanges."), "{text}");

@@ -3,12 +3,13 @@
 
 use super::plan::{Action, Checkout, Plan};
 use crate::context::Context;
+use crate::progress::{Progress, Step};
 use crate::store;
 use procoder_bundle::from_git;
 use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
 
 /// Executes `plan`; returns the transaction id.
-pub fn run(ctx: &Context, plan: Plan) -> Result<u64> {
+pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64> {
     let id = plan.exchange.exchange_id.clone();
     let moving: Vec<_> = plan
         .refs
@@ -43,6 +44,9 @@ pub fn run(ctx: &Context, plan: Plan) -> Result<u64> {
     )?;
 
     let mut checked_out = Vec::new();
+    if !plan.checkouts.is_empty() {
+        progress.step(Step::CheckingOut, Some(plan.checkouts.len() as u64));
+    }
     for c in &plan.checkouts {
         let edit = edits
             .iter()
@@ -51,7 +55,9 @@ pub fn run(ctx: &Context, plan: Plan) -> Result<u64> {
         checkout(c, edit)
             .map_err(|e| rollback_after(ctx, &id, tx, &[], &checked_out, &edits, e))?;
         checked_out.push(c.clone());
+        progress.advance(checked_out.len() as u64);
     }
+    progress.step(Step::UpdatingRefs, Some(edits.len() as u64));
     let mut moved = Vec::new();
     for edit in &edits {
         if let Err(e) = move_ref(&ctx.repo, edit, &format!("procoder apply {id}")) {
@@ -74,6 +80,7 @@ pub fn run(ctx: &Context, plan: Plan) -> Result<u64> {
                 name: edit.name.clone(),
             },
         )?;
+        progress.advance(moved.len() as u64);
     }
     store::append(ctx, &id, Entry::Committed { tx })?;
     Ok(tx)

@@ -6,9 +6,9 @@ pub mod plan;
 pub mod recover;
 
 use crate::context::Context;
+use crate::progress::Progress;
 use crate::store;
 pub use plan::{Action, Options, PlannedRef};
-use procoder_bundle::Progress;
 use procoder_manifest::{ExchangeId, Failure, Result};
 use std::path::{Path, PathBuf};
 
@@ -65,6 +65,6 @@ pub fn run(
     if opts.dry_run || already_applied {
         return Ok(outcome); // dropping the plan removes the quarantine: no object joins the store
     }
-    outcome.tx = Some(execute::run(ctx, plan)?);
+    outcome.tx = Some(execute::run(ctx, plan, progress)?);
     Ok(outcome)
 }

@@ -2,10 +2,9 @@
 //! stay in a quarantine until `execute` promotes them.
 
 use crate::context::Context;
+use crate::progress::{Phase, Progress, Step, WithTotal};
 use crate::store;
-use procoder_bundle::{
-    check_new_objects, from_git, package, read_bundle, to_git, Progress, Quarantine,
-};
+use procoder_bundle::{check_new_objects, from_git, package, read_bundle, to_git, Quarantine};
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,6 +91,7 @@ pub fn make(
     }
     let repo = &ctx.repo;
     let mut checks = Vec::new();
+    progress.step(Step::Reading, None);
     let mut pkg = package::open_return(package_path)?;
     checks.push(format!(
         "return package structure: {} and {}",
@@ -109,7 +109,10 @@ pub fn make(
                 ErrorCode::UnknownExchange,
                 format!("exchange {id} was not prepared in this repository"),
             )
-            .hint("if it was prepared in another clone of this repository, rerun with --adopt"))
+            .hint(format!(
+                "if it was prepared in another clone of this repository, rerun with --adopt: {}",
+                rerun(package_path, "--adopt")
+            )))
         }
     };
     if exchange.task.base_oid != doc.task.base_oid {
@@ -128,10 +131,16 @@ pub fn make(
     let base = to_git(exchange.task.base_oid);
 
     let tmp = ctx.tmp_dir()?;
-    let (header, quarantine) = pkg.with_bundle(|r| read_bundle(repo, r, &tmp, progress))?;
+    // The bundle code does not know the size of what it reads; the zip does.
+    let mut indexing = WithTotal {
+        inner: progress.as_bundle(),
+        phase: Phase::Indexing,
+        total: pkg.bundle_size,
+    };
+    let (header, quarantine) = pkg.with_bundle(|r| read_bundle(repo, r, &tmp, &mut indexing))?;
     checks.push(format!(
-        "bundle: {} prerequisite(s) present, pack indexed",
-        header.prerequisites.len()
+        "bundle: {} present, pack indexed",
+        plural(header.prerequisites.len(), "prerequisite")
     ));
     let advertised: BTreeMap<&str, _> = header.refs.iter().map(|(n, o)| (n.as_str(), *o)).collect();
     let promised: BTreeMap<&str, _> = doc
@@ -162,10 +171,11 @@ pub fn make(
     let tips: Vec<git2::Oid> = doc.updates.iter().map(|u| to_git(u.new_oid)).collect();
     // Objects first, from their raw bytes: a malformed commit is then UNSAFE_OBJECT rather
     // than whatever libgit2's own parser makes of it in the ancestry check.
-    progress.phase(procoder_bundle::Phase::Checking, None);
+    progress.phase(Phase::Checking, None);
     let objects_checked = check_new_objects(&view, repo, &tips, base)?;
     checks.push(format!(
-        "objects: {objects_checked} new object(s) well-formed and connected"
+        "objects: {} well-formed and connected",
+        plural(objects_checked, "new object")
     ));
     for u in &doc.updates {
         let tip = to_git(u.new_oid);
@@ -222,6 +232,7 @@ pub fn make(
                 current,
                 new,
                 opts.namespace.is_some(),
+                package_path,
             ));
             continue;
         };
@@ -236,7 +247,7 @@ pub fn make(
             commits,
         });
     }
-    let checkouts = checked_out(ctx, &refs, opts, &mut conflicts)?;
+    let checkouts = checked_out(ctx, &refs, opts, package_path, &mut conflicts)?;
     drop(view);
     Ok(Plan {
         exchange,
@@ -258,12 +269,19 @@ fn conflict(
     current: Option<git2::Oid>,
     new: git2::Oid,
     namespaced: bool,
+    package: &Path,
 ) -> Failure {
     let show = |o: Option<git2::Oid>| o.map_or("(none)".to_owned(), |o| o.to_string());
     let hint = if namespaced {
-        "rerun with another --namespace prefix"
+        format!(
+            "rerun with another --namespace prefix: {}",
+            rerun(package, "--namespace <prefix>")
+        )
     } else {
-        "rerun with --namespace procoder-import"
+        format!(
+            "rerun with --namespace procoder-import: {}",
+            rerun(package, "--namespace procoder-import")
+        )
     };
     match expected {
         None => Failure::new(
@@ -287,6 +305,7 @@ fn checked_out(
     ctx: &Context,
     refs: &[PlannedRef],
     opts: &Options,
+    package: &Path,
     conflicts: &mut Vec<Failure>,
 ) -> Result<Vec<Checkout>> {
     let mut out = Vec::new();
@@ -314,7 +333,7 @@ fn checked_out(
             .detail(why)
         };
         if !opts.checkout {
-            conflicts.push(fail("moving it would leave that work tree out of date".into()).hint("switch that worktree to another branch, rerun with --checkout, or rerun with --namespace procoder-import"));
+            conflicts.push(fail("moving it would leave that work tree out of date".into()).hint(format!("switch that worktree to another branch and rerun, or rerun with --checkout ({}), or with --namespace procoder-import", rerun(package, "--checkout"))));
             continue;
         }
         let mut so = git2::StatusOptions::new();
@@ -323,9 +342,13 @@ fn checked_out(
         if dirty > 0 {
             conflicts.push(
                 fail(format!(
-                    "--checkout needs a clean work tree; it has {dirty} change(s)"
+                    "--checkout needs a clean work tree; it has {}",
+                    plural(dirty, "change")
                 ))
-                .hint("commit or stash the changes there, then rerun with --checkout"),
+                .hint(format!(
+                    "commit or stash the changes there, then rerun: {}",
+                    rerun(package, "--checkout")
+                )),
             );
             continue;
         }
@@ -398,4 +421,33 @@ fn count_commits(repo: &git2::Repository, tip: git2::Oid, from: git2::Oid) -> us
 
 pub fn short(oid: git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
+}
+
+/// `1 prerequisite`, `3 prerequisites`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The apply command line to paste: `procoder apply '<package>' <flags>`.
+fn rerun(package: &Path, flags: &str) -> String {
+    format!(
+        "procoder apply {} {flags}",
+        shell_word(&package.display().to_string())
+    )
+}
+
+/// `s` as one shell word: as is when it needs no quoting, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }

@@ -1,32 +1,63 @@
 //! Rendering outcomes and failures: human text on stdout, errors on stderr as
 //! `CODE: message` / details / `Hint:`, or exactly one JSON object on stdout under `--json`.
+//! Colour only on a terminal, never with `NO_COLOR` set or `TERM=dumb`.
 
+mod docs;
 pub mod progress;
 mod render;
 
+pub use docs::{completions, man_page};
 pub use render::{render_abort, render_apply, render_prepare, render_recover, render_status};
 
 use procoder_manifest::{ErrorCode, Failure};
 use serde_json::{json, Value};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+
+/// The version of every JSON object procoder prints (`"schema"`). Fields may be added within
+/// a version; removing, renaming or retyping one makes a new version.
+pub const JSON_SCHEMA: &str = "procoder/v1";
 
 /// How output is written.
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
     pub json: bool,
+    /// `--quiet`: no progress, no advice; results and errors still print.
+    pub quiet: bool,
     pub verbose: bool,
+    /// ANSI colour on stdout.
+    pub color_out: bool,
+    /// ANSI colour on stderr.
+    pub color_err: bool,
 }
 
 impl Ui {
+    /// The output settings of a command line, colour decided from the environment.
+    pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
+        let allowed = color_allowed();
+        Self {
+            json,
+            quiet,
+            verbose,
+            color_out: allowed && !json && std::io::stdout().is_terminal(),
+            color_err: allowed && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Progress bars for a step, or none under `--json` and `--quiet`.
+    pub fn bars(&self) -> progress::Bars {
+        progress::Bars::new(self.json || self.quiet)
+    }
+
     /// Prints a success value (JSON mode) or text.
     pub fn success(&self, command: &str, mut value: Value, text: &str) {
         let mut out = std::io::stdout().lock();
         if self.json {
             if let Value::Object(map) = &mut value {
                 map.insert("ok".into(), Value::Bool(true));
+                map.insert("schema".into(), Value::String(JSON_SCHEMA.into()));
                 map.insert("command".into(), Value::String(command.into()));
             }
-            let _ = writeln!(out, "{}", sort_ok_first(value));
+            let _ = writeln!(out, "{}", ordered(value));
         } else {
             let _ = write!(out, "{text}");
         }
@@ -35,18 +66,22 @@ impl Ui {
     /// Prints a failure: `{"ok":false,"error":…}` on stdout, or the human form on stderr.
     pub fn failure(&self, command: &str, failure: &Failure, extra: Option<Value>) {
         if self.json {
-            let mut value =
-                json!({ "ok": false, "command": command, "error": error_json(failure) });
+            let mut value = json!({
+                "ok": false,
+                "schema": JSON_SCHEMA,
+                "command": command,
+                "error": error_json(failure),
+            });
             if let (Value::Object(map), Some(Value::Object(more))) = (&mut value, extra) {
                 for (k, v) in more {
                     map.entry(k).or_insert(v);
                 }
             }
-            let _ = writeln!(std::io::stdout().lock(), "{value}");
+            let _ = writeln!(std::io::stdout().lock(), "{}", ordered(value));
             return;
         }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", failure_text(failure));
+        let _ = writeln!(err, "{}", failure_text_styled(failure, self.color_err));
         if failure.code == ErrorCode::Internal || self.verbose {
             let mut source = std::error::Error::source(failure);
             while let Some(cause) = source {
@@ -60,15 +95,63 @@ impl Ui {
     }
 }
 
+/// A command line clap could not parse, under `--json`: the error object on stdout (with code
+/// `USAGE`, outside the contract's codes because nothing ran), exit status 2 as without it.
+pub fn usage_error_json(command: Option<&str>, rendered: &str) -> String {
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"));
+    let message = lines
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let details: Vec<&str> = lines.collect();
+    ordered(json!({
+        "ok": false,
+        "schema": JSON_SCHEMA,
+        "command": command,
+        "error": {
+            "code": "USAGE",
+            "message": message,
+            "details": details,
+            "hint": format!("procoder {}--help", command.map_or(String::new(), |c| format!("{c} "))),
+        },
+    }))
+}
+
+/// `NO_COLOR` (any non-empty value) and `TERM=dumb` turn colour off everywhere.
+fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// `text` wrapped in an SGR sequence when `on`.
+pub fn paint(text: &str, sgr: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// The human form: `CODE: message`, detail lines, `Hint:`.
 pub fn failure_text(f: &Failure) -> String {
-    let mut s = format!("{}: {}", f.code, f.message);
+    failure_text_styled(f, false)
+}
+
+/// The human form, the code in bold red and `Hint:` in bold when `color`.
+pub fn failure_text_styled(f: &Failure, color: bool) -> String {
+    let mut s = format!("{}: {}", paint(f.code.as_str(), "1;31", color), f.message);
     for d in &f.details {
         s.push('\n');
         s.push_str(d);
     }
     if let Some(h) = &f.hint {
-        s.push_str("\nHint: ");
+        s.push('\n');
+        s.push_str(&paint("Hint:", "1", color));
+        s.push(' ');
         s.push_str(h);
     }
     s
@@ -79,21 +162,22 @@ pub fn error_json(f: &Failure) -> Value {
     json!({ "code": f.code.as_str(), "message": f.message, "details": f.details, "hint": f.hint })
 }
 
-fn sort_ok_first(value: Value) -> String {
-    // serde_json keeps keys sorted; print "ok" first so a reader sees the verdict at once.
-    match value {
-        Value::Object(mut map) => {
-            let ok = map.remove("ok").unwrap_or(Value::Bool(true));
-            let rest = Value::Object(map).to_string();
-            let inner = rest.strip_prefix('{').unwrap_or(&rest);
-            if inner == "}" {
-                format!("{{\"ok\":{ok}}}")
-            } else {
-                format!("{{\"ok\":{ok},{inner}")
-            }
+/// The object with `ok`, `schema` and `command` first (a reader sees the verdict at once),
+/// then the other keys in serde_json's sorted order.
+fn ordered(value: Value) -> String {
+    let Value::Object(mut map) = value else {
+        return value.to_string();
+    };
+    let mut parts = Vec::new();
+    for key in ["ok", "schema", "command"] {
+        if let Some(v) = map.remove(key) {
+            parts.push(format!("{}:{v}", Value::String(key.into())));
         }
-        other => other.to_string(),
     }
+    for (k, v) in map {
+        parts.push(format!("{}:{v}", Value::String(k)));
+    }
+    format!("{{{}}}", parts.join(","))
 }
 
 /// `1.2 MiB`.
@@ -112,13 +196,68 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// `3 minutes ago`.
+/// `just now`, `3 min ago`, `1 hour ago`, `2 days ago`, `5 months ago`, `2 years ago`.
 pub fn human_age(seconds: i64) -> String {
+    const MIN: i64 = 60;
+    const HOUR: i64 = 60 * MIN;
+    const DAY: i64 = 24 * HOUR;
     let s = seconds.max(0);
-    match s {
-        0..=59 => format!("{s}s ago"),
-        60..=3599 => format!("{}m ago", s / 60),
-        3600..=86_399 => format!("{}h ago", s / 3600),
-        _ => format!("{}d ago", s / 86_400),
+    let (n, unit) = match s {
+        0..MIN => return "just now".to_owned(),
+        MIN..HOUR => (s / MIN, "min"),
+        HOUR..DAY => (s / HOUR, "hour"),
+        _ if s < 60 * DAY => (s / DAY, "day"),
+        _ if s < 730 * DAY => (s / (30 * DAY), "month"),
+        _ => (s / (365 * DAY), "year"),
+    };
+    let plural = if n == 1 || unit == "min" { "" } else { "s" };
+    format!("{n} {unit}{plural} ago")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_a_person_would_say_them() {
+        let cases = [
+            (-5, "just now"),
+            (59, "just now"),
+            (60, "1 min ago"),
+            (3 * 60 + 59, "3 min ago"),
+            (3600, "1 hour ago"),
+            (5 * 3600, "5 hours ago"),
+            (86_400, "1 day ago"),
+            (2 * 86_400 + 7, "2 days ago"),
+            (59 * 86_400, "59 days ago"),
+            (90 * 86_400, "3 months ago"),
+            (800 * 86_400, "2 years ago"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_age(secs), want, "{secs} s");
+        }
+    }
+
+    #[test]
+    fn json_objects_start_with_verdict_schema_and_command() {
+        let v = json!({"b": 1, "command": "status", "a": [], "ok": true, "schema": JSON_SCHEMA});
+        assert_eq!(
+            ordered(v),
+            r#"{"ok":true,"schema":"procoder/v1","command":"status","a":[],"b":1}"#
+        );
+    }
+
+    #[test]
+    fn usage_errors_become_one_json_object() {
+        let text = "error: unexpected argument '--bogus' found\n\nUsage: procoder status [OPTIONS]\n\nFor more information, try '--help'.\n";
+        let v: Value = serde_json::from_str(&usage_error_json(Some("status"), text)).expect("JSON");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"]["code"], "USAGE");
+        assert_eq!(v["error"]["message"], "unexpected argument '--bogus' found");
+        assert_eq!(
+            v["error"]["details"],
+            json!(["Usage: procoder status [OPTIONS]"])
+        );
+        assert_eq!(v["error"]["hint"], "procoder status --help");
     }
 }

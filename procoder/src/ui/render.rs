@@ -1,6 +1,6 @@
 //! Each command's outcome as JSON and as text.
 
-use super::{error_json, failure_text, human_age, human_bytes};
+use super::{error_json, failure_text, human_age, human_bytes, paint};
 use crate::apply::recover::{Direction, Outcome as RecoverOutcome};
 use crate::apply::Outcome as ApplyOutcome;
 use crate::prepare::Outcome as PrepareOutcome;
@@ -9,11 +9,21 @@ use crate::store::State;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
+/// `1 file`, `2 files`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn short(oid: git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
 }
 
-pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
+/// Under `quiet`, only the facts: task branch, package, warnings (the prompt is in `--json`).
+pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
     let value = json!({
         "exchange_id": o.exchange_id.as_str(),
         "task_ref": o.task_ref,
@@ -35,10 +45,10 @@ pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
     let _ = writeln!(t, "Task package: {}", o.package.display());
     let _ = writeln!(
         t,
-        "  {}, {} files, {} objects",
+        "  {}, {}, {}",
         human_bytes(o.package_bytes),
-        o.files,
-        o.objects
+        count(o.files, "file"),
+        count(o.objects, "object")
     );
     if let Some(depth) = o.depth {
         let _ = writeln!(
@@ -49,6 +59,9 @@ pub fn render_prepare(o: &PrepareOutcome) -> (Value, String) {
     }
     for w in &o.warnings {
         let _ = writeln!(t, "warning: {w}");
+    }
+    if quiet {
+        return (value, t);
     }
     let _ = writeln!(t, "\nPrompt for the agent (attach the package):\n");
     for line in o.prompt.lines() {
@@ -72,8 +85,8 @@ fn refs_json(o: &ApplyOutcome) -> Value {
 }
 
 /// The JSON value and text of an apply; a dry run with conflicts is rendered by the caller as
-/// a failure carrying this plan.
-pub fn render_apply(o: &ApplyOutcome) -> (Value, String) {
+/// a failure carrying this plan. Under `quiet`, no list of checks and no advice.
+pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
     let value = json!({
         "exchange_id": o.exchange_id.as_str(),
         "package": o.package.display().to_string(),
@@ -94,9 +107,11 @@ pub fn render_apply(o: &ApplyOutcome) -> (Value, String) {
             "Dry run for exchange {}: nothing was changed.",
             o.exchange_id
         );
-        let _ = writeln!(t, "Checks:");
-        for c in &o.checks {
-            let _ = writeln!(t, "  ok  {c}");
+        if !quiet {
+            let _ = writeln!(t, "Checks:");
+            for c in &o.checks {
+                let _ = writeln!(t, "  ok  {c}");
+            }
         }
     } else if o.already_applied {
         let _ = writeln!(
@@ -111,11 +126,7 @@ pub fn render_apply(o: &ApplyOutcome) -> (Value, String) {
         let _ = writeln!(t, "{}", if o.dry_run { "Plan:" } else { "Refs:" });
         for r in &o.refs {
             let from = r.current.map_or_else(|| "(new)".to_owned(), short);
-            let commits = if r.commits == 1 {
-                "1 commit".to_owned()
-            } else {
-                format!("{} commits", r.commits)
-            };
+            let commits = count(r.commits, "commit");
             let _ = writeln!(
                 t,
                 "  {:<13} {}  {from} -> {} ({commits})",
@@ -136,12 +147,14 @@ pub fn render_apply(o: &ApplyOutcome) -> (Value, String) {
         };
         let _ = writeln!(t, "Result: {verdict}.");
     } else if !o.already_applied {
-        let _ = writeln!(
-            t,
-            "Checked {} new objects. Look at the work: git log {}",
-            o.objects_checked,
-            o.refs.first().map_or("", |r| r.target.as_str())
-        );
+        if !quiet {
+            let _ = writeln!(
+                t,
+                "Checked {}. Look at the work: git log {}",
+                count(o.objects_checked, "new object"),
+                o.refs.first().map_or("", |r| r.target.as_str())
+            );
+        }
         for wt in &o.checked_out {
             let _ = writeln!(t, "Checked out in {}.", wt.display());
         }
@@ -165,9 +178,9 @@ pub fn render_recover(o: &RecoverOutcome) -> (Value, String) {
     };
     let _ = writeln!(
         t,
-        "{verb} the interrupted apply of exchange {} ({} ref(s)).",
+        "{verb} the interrupted apply of exchange {} ({}).",
         o.exchange_id,
-        o.refs.len()
+        count(o.refs.len(), "ref")
     );
     for e in &o.refs {
         let shown = if o.direction == Direction::Continue {
@@ -180,7 +193,9 @@ pub fn render_recover(o: &RecoverOutcome) -> (Value, String) {
     (value, t)
 }
 
-pub fn render_status(rows: &[Row]) -> (Value, String) {
+/// The status table: interrupted applies first, each with the two commands that fix it, then
+/// one aligned row per exchange. `color` paints the state column (a terminal only).
+pub fn render_status(rows: &[Row], quiet: bool, color: bool) -> (Value, String) {
     let list: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -211,50 +226,104 @@ pub fn render_status(rows: &[Row]) -> (Value, String) {
     let value = json!({ "exchanges": list });
     let mut t = String::new();
     if rows.is_empty() {
-        let _ = writeln!(t, "No exchanges. Start one with: procoder prepare");
+        let _ = write!(t, "No exchanges.");
+        if !quiet {
+            let _ = write!(t, " Start one with: procoder prepare");
+        }
+        t.push('\n');
         return (value, t);
     }
-    for r in rows
-        .iter()
-        .filter(|r| matches!(r.state, State::Interrupted { .. }))
-    {
-        let _ = writeln!(t, "!! INTERRUPTED apply of {}: run `procoder apply --continue {0}` or `procoder apply --abort {0}`", r.exchange_id);
-    }
-    for r in rows
-        .iter()
-        .filter(|r| matches!(r.state, State::Preparing { .. }))
-    {
-        let _ = writeln!(
-            t,
-            "!! prepare of {} did not finish: run `procoder abort {0}` to clean it up",
-            r.exchange_id
-        );
-    }
-    let _ = writeln!(
-        t,
-        "{:<22}  {:<11}  {:<8}  {:<12}  {:>5}  {:<7}  TASK BRANCH",
-        "EXCHANGE", "STATE", "AGE", "TIP", "AHEAD", "PACKAGE"
-    );
+    let mut warned = false;
     for r in rows {
-        let age = r.age_seconds.map_or("?".into(), human_age);
-        let tip = r.task_tip.map_or("(deleted)".into(), short);
-        let pkg = if r.package_present { "present" } else { "gone" };
-        let state = if matches!(r.state, State::Interrupted { .. }) {
-            "INTERRUPTED".to_owned()
-        } else {
-            r.state_name().to_owned()
+        match &r.state {
+            State::Interrupted { edits, done, .. } => {
+                let id = &r.exchange_id;
+                let _ = writeln!(t, "{} apply of {id}: run `procoder apply --continue {id}` or `procoder apply --abort {id}`", paint("!! INTERRUPTED", "1;31", color));
+                let _ = writeln!(
+                    t,
+                    "   {} of {} moved before it stopped; --continue moves the rest, --abort puts every one back",
+                    done.len(),
+                    count(edits.len(), "ref")
+                );
+                warned = true;
+            }
+            State::Preparing { .. } => {
+                let _ = writeln!(
+                    t,
+                    "{} of {} did not finish: run `procoder abort {1}` to clean it up",
+                    paint("!! prepare", "1;33", color),
+                    r.exchange_id
+                );
+                warned = true;
+            }
+            _ => {}
+        }
+    }
+    if warned {
+        t.push('\n');
+    }
+    let header = [
+        "EXCHANGE",
+        "STATE",
+        "AGE",
+        "TIP",
+        "AHEAD",
+        "PACKAGE",
+        "TASK BRANCH",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            let state = match r.state {
+                State::Interrupted { .. } => "INTERRUPTED".to_owned(),
+                State::Applied { times } if times > 1 => format!("applied ({times} times)"),
+                _ => r.state_name().to_owned(),
+            };
+            [
+                r.exchange_id.to_string(),
+                state,
+                r.age_seconds.map_or("?".into(), human_age),
+                r.task_tip.map_or("(deleted)".into(), short),
+                r.ahead.to_string(),
+                if r.package_present { "present" } else { "gone" }.to_owned(),
+                r.task_ref.trim_start_matches("refs/heads/").to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |t: &mut String, row: [&str; 7], paint_state: Option<&str>| {
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            let shown = match (i, paint_state) {
+                (1, Some(sgr)) => paint(cell, sgr, color),
+                _ => (*cell).to_owned(),
+            };
+            if i == 6 {
+                let _ = write!(t, "{shown}");
+            } else if i == 4 {
+                // Numbers right-aligned.
+                let _ = write!(t, "{}{shown}  ", " ".repeat(pad));
+            } else {
+                let _ = write!(t, "{shown}{}  ", " ".repeat(pad));
+            }
+        }
+        t.push('\n');
+    };
+    line(&mut t, header, None);
+    for (r, row) in rows.iter().zip(&cells) {
+        let sgr = match r.state {
+            State::Interrupted { .. } => "1;31",
+            State::Preparing { .. } => "33",
+            State::Prepared => "36",
+            State::Applied { .. } => "32",
+            State::Aborted => "2",
         };
-        let _ = writeln!(
-            t,
-            "{:<22}  {:<11}  {:<8}  {:<12}  {:>5}  {:<7}  {}",
-            r.exchange_id,
-            state,
-            age,
-            tip,
-            r.ahead,
-            pkg,
-            r.task_ref.trim_start_matches("refs/heads/")
-        );
+        line(&mut t, row.each_ref().map(String::as_str), Some(sgr));
     }
     (value, t)
 }

@@ -4,11 +4,13 @@
 
 #![allow(dead_code)] // not every test module uses every helper
 
+mod expect;
 mod recovery;
 mod repo;
 mod snapshot;
 mod zips;
 
+pub use expect::*;
 pub use recovery::*;
 pub use repo::*;
 pub use snapshot::*;
@@ -45,7 +47,10 @@ const UNSET: &[&str] = &[
     "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_COUNT",
     "PROCODER_RETURN_HELPER",
+    "PROCODER_PROGRESS_DELAY_MS",
     "RUST_BACKTRACE",
+    // clap colours help even on a pipe when this is set: snapshots must not depend on it.
+    "CLICOLOR_FORCE",
 ];
 
 /// Applies the fixed environment to any command (git, procoder, procoder-return, sh).
