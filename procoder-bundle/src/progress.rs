@@ -5,8 +5,10 @@
 pub enum Phase {
     /// Enumerating objects to pack.
     Counting,
-    /// Writing pack bytes.
+    /// Writing pack entries (counted in objects).
     Writing,
+    /// Copying pack entries into an export pack (counted in bytes).
+    Exporting,
     /// Reading and indexing a received pack.
     Indexing,
     /// Checking received objects.

@@ -30,7 +30,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 "#;
 
 /// The labels of prepare's bars (`procoder/src/ui/progress.rs`).
-const BAR_LABELS: [&str; 3] = ["counting objects", "writing pack", "zipping work tree"];
+const BAR_LABELS: [&str; 3] = ["counting objects", "writing pack", "checking out (zip)"];
 
 /// `procoder args` in `dir` on a pseudo-terminal. `CI` is removed from the child's
 /// environment (CI services set it for the test run itself) unless `env` sets it.

@@ -41,7 +41,7 @@ pub fn write_export_pack(
     progress.phase(Phase::Counting, None);
     // `remaining` starts as every reachable object; each is taken by the first pack holding it,
     // and what is left at the end (loose objects) is written whole.
-    let found = enumerate::reachable(repo, tips, depth)?;
+    let found = enumerate::reachable(repo, tips, depth, progress)?;
     let shallow = found.shallow;
     let mut remaining = found.objects;
     let count = u32::try_from(remaining.len())
@@ -67,7 +67,31 @@ pub fn write_export_pack(
         .odb()
         .map_err(git_err("cannot open the object database"))?;
     let mut copied = 0usize;
-    progress.phase(Phase::Writing, Some(u64::from(count)));
+    let odb_sizes = &odb;
+    // Bytes to copy, known from the source indexes; loose objects add a little on top.
+    let planned: u64 = plans
+        .iter()
+        .map(|(_, index, take)| {
+            let ends = index.by_offset.iter().skip(1).map(|e| e.offset);
+            let ends = ends.chain(std::iter::once(index.data_end));
+            index
+                .by_offset
+                .iter()
+                .zip(ends)
+                .zip(take)
+                .filter(|(_, &t)| t)
+                .map(|((e, end), _)| end.saturating_sub(e.offset))
+                .sum::<u64>()
+        })
+        .sum();
+    // Loose objects are written whole: their inflated size bounds what they add.
+    let loose: u64 = remaining
+        .iter()
+        .filter_map(|oid| odb_sizes.read_header(*oid).ok())
+        .map(|(size, _)| size as u64)
+        .sum();
+    let planned = planned + loose;
+    progress.phase(Phase::Exporting, Some(planned));
 
     for (pack_path, index, take) in &plans {
         let file = std::fs::File::open(pack_path)
@@ -125,14 +149,16 @@ pub fn write_export_pack(
                 }
             };
             new_offset[k] = Some(start);
-            progress.advance(out.entries.len() as u64);
+            if out.entries.len() % 256 == 0 {
+                progress.advance(out.offset().min(planned));
+            }
         }
     }
     // Loose objects and objects of packs we cannot read.
     for oid in remaining {
         write_whole(&mut out, &odb, oid)?;
     }
-    progress.advance(out.entries.len() as u64);
+    progress.advance(out.offset().min(planned));
     let (sum, entries, file) = out
         .finish()
         .map_err(io_err("cannot finish the export pack"))?;

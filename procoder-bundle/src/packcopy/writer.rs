@@ -47,6 +47,11 @@ impl<W: Write> PackWriter<W> {
     }
 
     /// Starts an entry at the current offset.
+    /// Bytes written so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     pub fn begin(&mut self) -> u64 {
         self.crc = crc32fast::Hasher::new();
         self.offset

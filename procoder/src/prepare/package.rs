@@ -134,8 +134,8 @@ pub fn write<W: Write + Seek>(
         std::io::copy(&mut src, &mut zip).map_err(ioerr(name))?;
     }
 
-    progress.phase(procoder_bundle::Phase::Packaging, None);
     let index = super::checks::head_index(input.repo, input.head_tree)?;
+    progress.phase(procoder_bundle::Phase::Packaging, Some(index.len() as u64));
     let attrs = Attrs::new(input.repo, index, input.scratch)?;
     let stamp = Stamp {
         unix: input.unix_time,

@@ -168,11 +168,12 @@ fn style(unit: Unit, has_total: bool) -> ProgressStyle {
 
 fn phase_look(phase: Phase) -> (&'static str, Unit) {
     match phase {
-        Phase::Counting => ("counting objects", Unit::None),
+        Phase::Counting => ("counting objects", Unit::Count("objects")),
         Phase::Writing => ("writing pack", Unit::Count("objects")),
+        Phase::Exporting => ("writing pack", Unit::Bytes),
         Phase::Indexing => ("indexing pack", Unit::Bytes),
         Phase::Checking => ("checking objects", Unit::None),
-        Phase::Packaging => ("zipping work tree", Unit::Count("files")),
+        Phase::Packaging => ("checking out (zip)", Unit::Count("files")),
     }
 }
 
