@@ -5,6 +5,7 @@ use procoder_manifest::{ErrorCode, Exchange, Failure, Result};
 
 /// Refuses staged, unstaged and untracked (not ignored) changes, listing each path.
 pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
+    trust_exported_stat(repo)?;
     let mut opts = git2::StatusOptions::new();
     // The exported index has no stat data (it cannot know the extracted files' inodes), so
     // the first check hashes every file; writing the refreshed index back, as `git status`
@@ -81,4 +82,59 @@ fn as_checked_out(repo: &git2::Repository, path: &[u8]) -> bool {
     let flags = git2::AttrCheckFlags::FILE_THEN_INDEX;
     procoder_bundle::checkout::Conversion::lookup(repo, rel, flags)
         .is_ok_and(|c| *c.to_worktree(blob.content(), entry.id) == *disk)
+}
+
+/// Gives index entries still carrying the export's stat data (no inode) the file's full stat
+/// data when its size and whole-second mtime match, as `core.checkStat=minimal` tells git to
+/// trust them. libgit2 ignores that setting and compares inode numbers, so without this the
+/// helper's first status hashed every file (0.4 s on git.git, 1.2 s on libgit2's 15,606).
+fn trust_exported_stat(repo: &git2::Repository) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some(workdir) = repo.workdir() else {
+        return Ok(());
+    };
+    let mut index = repo
+        .index()
+        .map_err(|e| Failure::internal("cannot read the index", e))?;
+    let mut trusted = Vec::new();
+    for entry in index.iter() {
+        if entry.ino != 0 || entry.dev != 0 || entry.mode == 0o160000 {
+            continue;
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let path = workdir.join(std::ffi::OsStr::from_bytes(&entry.path));
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let kind_matches = match entry.mode {
+            0o120000 => meta.file_type().is_symlink(),
+            0o100755 => meta.is_file() && meta.permissions().mode() & 0o111 != 0,
+            _ => meta.is_file() && meta.permissions().mode() & 0o111 == 0,
+        };
+        if !kind_matches
+            || meta.size() as u32 != entry.file_size
+            || meta.mtime() as i32 != entry.mtime.seconds()
+        {
+            continue;
+        }
+        let mut e = entry;
+        e.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
+        e.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
+        e.dev = meta.dev() as u32;
+        e.ino = meta.ino() as u32;
+        e.uid = meta.uid();
+        e.gid = meta.gid();
+        trusted.push(e);
+    }
+    if trusted.is_empty() {
+        return Ok(());
+    }
+    for e in &trusted {
+        index
+            .add(e)
+            .map_err(|err| Failure::internal("cannot refresh the index", err))?;
+    }
+    index
+        .write()
+        .map_err(|e| Failure::internal("cannot write the index", e))
 }

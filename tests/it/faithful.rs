@@ -64,6 +64,14 @@ pub fn everything_repo() -> TestRepo {
     // A blob committed with CRLF before an attribute made it `text`: git reports it modified
     // whenever it re-hashes it, so the sandbox must trust the index as a checkout does.
     write_file(d, "legacy/win.txt", b"one\r\ntwo\r\n");
+    // An old mtime keeps the index entry from being "racily clean": git would otherwise hash
+    // the file again at the next `git add -A`, after the attribute exists, and store LF.
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(d.join("legacy/win.txt"))
+        .and_then(|f| f.set_modified(old))
+        .expect("backdate legacy/win.txt");
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "Windows file"]);
 
@@ -152,6 +160,12 @@ pub fn everything_repo() -> TestRepo {
         repo.git(&["status", "--porcelain"]),
         "",
         "the source is clean"
+    );
+    assert_eq!(
+        repo.git(&["cat-file", "-p", "HEAD:legacy/win.txt"])
+            .as_bytes(),
+        b"one\r\ntwo",
+        "the CRLF blob survived (a test of the fixture)"
     );
     repo
 }

@@ -229,6 +229,7 @@ fn check_git_dir_layout(git_dir: &Path) {
                 "packed-refs",
                 "info/exclude",
                 "procoder/exchange.json",
+                "procoder/symlink-probe",
             ]
             .contains(&rel.as_str())
                 || rel.starts_with("refs/heads/")
