@@ -426,12 +426,20 @@ fn fix_index_and_files(
         ) else {
             continue;
         };
-        let Ok(meta) = std::fs::symlink_metadata(workdir.join(rel)) else {
-            continue;
-        };
-        if entry.id == head.id() || !meta.is_file() {
+        let file = workdir.join(rel);
+        if entry.id == head.id() || !std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
             continue;
         }
+        // Two seconds in the past: an entry as new as the index is "racily clean", and git
+        // would hash the file again (into the renormalised blob) instead of trusting it.
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .and_then(|f| f.set_modified(past));
+        let Ok(meta) = std::fs::symlink_metadata(&file) else {
+            continue;
+        };
         // The file on disk is the base blob as checked out; git would hash it into the
         // renormalised blob again, so the entry gets the file's stat data, which git trusts.
         use std::os::unix::fs::MetadataExt;
