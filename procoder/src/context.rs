@@ -17,12 +17,20 @@ impl Context {
     /// Opens the repository containing `dir`; `NOT_GIT_REPO` when there is none or it is bare.
     pub fn open(dir: &Path) -> Result<Self> {
         let repo = git2::Repository::discover(dir).map_err(|e| {
-            Failure::new(
-                ErrorCode::NotGitRepo,
-                format!("{} is not inside a git work tree", dir.display()),
+            if e.code() == git2::ErrorCode::NotFound {
+                return Failure::new(
+                    ErrorCode::NotGitRepo,
+                    format!("{} is not inside a git work tree", dir.display()),
+                )
+                .detail(e.message().to_owned())
+                .hint("run procoder from inside the repository you want to hand to the agent");
+            }
+            // A repository is there but libgit2 cannot open it (for one, it rejects comment
+            // lines in .git/info/grafts, which git accepts): say so, not "not a repository".
+            Failure::internal(
+                format!("cannot open the git repository at {}", dir.display()),
+                e,
             )
-            .detail(e.message().to_owned())
-            .hint("run procoder from inside the repository you want to hand to the agent")
         })?;
         let workdir = repo
             .workdir()
