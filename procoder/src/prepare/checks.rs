@@ -107,7 +107,11 @@ pub fn names(index: &git2::Index) -> Result<()> {
     }
     Err(Failure::new(
         ErrorCode::UnsupportedPath,
-        format!("{} path(s) at HEAD are not valid UTF-8, which the sandbox's unzip cannot recreate", bad.len()),
+        format!(
+            "{} at HEAD {} not valid UTF-8, which the sandbox's unzip cannot recreate",
+            if bad.len() == 1 { "1 path".to_owned() } else { format!("{} paths", bad.len()) },
+            if bad.len() == 1 { "is" } else { "are" }
+        ),
     )
     .details(bad)
     .hint("rename them to UTF-8 names (git mv <old> <new> && git commit), then run procoder prepare again"))

@@ -198,7 +198,7 @@ const UPLOAD_LIMIT: u64 = 512 * 1000 * 1000;
 /// repository, and whether it fits the sandbox.
 fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> Vec<String> {
     let list = |paths: &[String]| {
-        let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
+        let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
         let more = paths.len().saturating_sub(shown.len());
         let mut s = shown.join(", ");
         if more > 0 {
@@ -209,8 +209,8 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
     let mut out = Vec::new();
     if !stats.submodules.is_empty() {
         out.push(format!(
-            "{} submodule(s) exported as gitlinks with empty directories (their contents are not in the package): {}",
-            stats.submodules.len(),
+            "{} exported as gitlinks with empty directories (their contents are not in the package): {}",
+            count(stats.submodules.len(), "submodule", "submodules"),
             list(&stats.submodules)
         ));
     }
@@ -218,8 +218,8 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
     if !lfs.is_empty() {
         let paths: Vec<String> = lfs.into_iter().map(|(p, _)| p.clone()).collect();
         out.push(format!(
-            "{} Git LFS file(s) exported as their pointer files (the sandbox cannot fetch LFS content): {}",
-            paths.len(),
+            "{} exported as their pointer files (the sandbox cannot fetch LFS content): {}",
+            count(paths.len(), "Git LFS file", "Git LFS files"),
             list(&paths)
         ));
     }
@@ -229,15 +229,15 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
             .map(|(p, d)| format!("{p} (filter={d})"))
             .collect();
         out.push(format!(
-            "{} file(s) with a filter driver exported as stored in git (the sandbox has no filter drivers): {}",
-            paths.len(),
+            "{} with a filter driver exported as stored in git (the sandbox has no filter drivers): {}",
+            count(paths.len(), "file", "files"),
             list(&paths)
         ));
     }
     if !stats.encoded.is_empty() {
         out.push(format!(
-            "{} file(s) with a working-tree-encoding exported as stored in git (UTF-8): {}",
-            stats.encoded.len(),
+            "{} with a working-tree-encoding exported as stored in git (UTF-8): {}",
+            count(stats.encoded.len(), "file", "files"),
             list(&stats.encoded)
         ));
     }
@@ -254,6 +254,10 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
         ));
     }
     out
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The upload limit, lowered by `PROCODER_TEST_UPLOAD_LIMIT` (bytes) so a test can reach it
