@@ -442,17 +442,9 @@ fn fix_index_and_files(
         };
         // The file on disk is the base blob as checked out; git would hash it into the
         // renormalised blob again, so the entry gets the file's stat data, which git trusts.
-        use std::os::unix::fs::MetadataExt;
         entry.id = head.id();
-        entry.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
-        entry.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
-        entry.dev = meta.dev() as u32;
-        entry.ino = meta.ino() as u32;
-        entry.uid = meta.uid();
-        entry.gid = meta.gid();
-        entry.file_size = meta.size() as u32;
         index
-            .add(&entry)
+            .add(&crate::worktree::with_stat(entry, &meta))
             .map_err(fail(format!("cannot update the index for {path}")))?;
         touched = true;
     }

@@ -84,6 +84,20 @@ fn as_checked_out(repo: &git2::Repository, path: &[u8]) -> bool {
         .is_ok_and(|c| *c.to_worktree(blob.content(), entry.id) == *disk)
 }
 
+/// `entry` with the stat data of `meta` (the file it describes), as `git update-index
+/// --refresh` records it; git and libgit2 then trust the entry without hashing the file.
+pub(crate) fn with_stat(mut entry: git2::IndexEntry, meta: &std::fs::Metadata) -> git2::IndexEntry {
+    use std::os::unix::fs::MetadataExt;
+    entry.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
+    entry.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
+    entry.dev = meta.dev() as u32;
+    entry.ino = meta.ino() as u32;
+    entry.uid = meta.uid();
+    entry.gid = meta.gid();
+    entry.file_size = meta.size() as u32;
+    entry
+}
+
 /// Gives index entries still carrying the export's stat data (no inode) the file's full stat
 /// data when its size and whole-second mtime match, as `core.checkStat=minimal` tells git to
 /// trust them. libgit2 ignores that setting and compares inode numbers, so without this the
@@ -117,14 +131,7 @@ fn trust_exported_stat(repo: &git2::Repository) -> Result<()> {
         {
             continue;
         }
-        let mut e = entry;
-        e.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
-        e.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
-        e.dev = meta.dev() as u32;
-        e.ino = meta.ino() as u32;
-        e.uid = meta.uid();
-        e.gid = meta.gid();
-        trusted.push(e);
+        trusted.push(with_stat(entry, &meta));
     }
     if trusted.is_empty() {
         return Ok(());
