@@ -144,6 +144,10 @@ impl Prepared {
     pub fn unzip(&self) -> Sandbox {
         let tmp = TempDir::new().expect("a temporary folder");
         let root = unzip_to(&self.zip, tmp.path());
+        self.sandbox(tmp, root)
+    }
+
+    fn sandbox(&self, tmp: TempDir, root: PathBuf) -> Sandbox {
         Sandbox {
             _tmp: tmp,
             root,
@@ -178,13 +182,7 @@ impl Prepared {
             .expect("one top folder")
             .expect("folder entry")
             .path();
-        Sandbox {
-            _tmp: tmp,
-            root,
-            id: self.id.clone(),
-            task_ref: self.task_ref.clone(),
-            base_oid: self.base_oid.clone(),
-        }
+        self.sandbox(tmp, root)
     }
 }
 
