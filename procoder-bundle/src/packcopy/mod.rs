@@ -341,9 +341,13 @@ fn write_whole<W: Write>(
             ))
         }
     };
+    // Level 4, not zlib's default 6: a --depth export writes many objects whole (their delta
+    // bases are cut off) and deflate was 79% of its time. git.git with --depth 1 (76,234
+    // objects): level 6 took 19.3 s for 289 MB, level 4 11.9 s for 297 MB, level 1 10.0 s for
+    // 323 MB. A full export writes few objects whole and does not change.
     let mut z = flate2::write::ZlibEncoder::new(
         Vec::with_capacity(obj.len() / 2 + 64),
-        flate2::Compression::default(),
+        flate2::Compression::new(4),
     );
     z.write_all(obj.data())
         .map_err(io_err("cannot compress an object"))?;
