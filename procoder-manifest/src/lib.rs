@@ -14,6 +14,7 @@ mod journal;
 mod oid;
 mod refname;
 mod return_doc;
+mod text;
 mod time;
 
 pub use code::ErrorCode;
@@ -25,6 +26,7 @@ pub use journal::{Entry, LogRecord, RefEdit, JOURNAL_VERSION};
 pub use oid::ObjectId;
 pub use refname::{check_ref_name, validate_namespace};
 pub use return_doc::{RefUpdate, ReturnDoc, ReturnTask, BUNDLE_FILE, RETURN_PROTOCOL};
+pub use text::count;
 pub use time::{format_rfc3339, parse_rfc3339, utc_fields, UtcFields};
 
 /// Largest document procoder reads. Real ones are a few KiB; this bounds hostile input.

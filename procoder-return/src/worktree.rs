@@ -46,7 +46,7 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
         return Ok(());
     }
     let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
-    Err(Failure::new(ErrorCode::WorktreeDirty, format!("the work tree has {} uncommitted change(s)", lines.len()))
+    Err(Failure::new(ErrorCode::WorktreeDirty, format!("the work tree has {}", procoder_manifest::count(lines.len(), "uncommitted change")))
         .details(lines)
         .hint(format!("commit the work on {task} (git add -A && git commit -m \"<message>\") or discard it, {RERUN}")))
 }

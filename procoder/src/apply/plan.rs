@@ -423,14 +423,7 @@ pub fn short(oid: git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
 }
 
-/// `1 prerequisite`, `3 prerequisites`.
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
+use procoder_manifest::count as plural;
 
 /// The apply command line to paste: `procoder apply '<package>' <flags>`.
 fn rerun(package: &Path, flags: &str) -> String {

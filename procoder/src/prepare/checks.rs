@@ -1,6 +1,6 @@
 //! prepare's refusals: a branch with a commit checked out, nothing uncommitted, nothing untracked.
 
-use procoder_manifest::{ErrorCode, Failure, Result};
+use procoder_manifest::{count, ErrorCode, Failure, Result};
 
 /// The checked-out branch and its commit.
 pub struct Head {
@@ -61,7 +61,10 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
     if !dirty.is_empty() {
         return Err(Failure::new(
             ErrorCode::WorktreeDirty,
-            format!("the work tree has {} uncommitted change(s)", dirty.len()),
+            format!(
+                "the work tree has {}",
+                count(dirty.len(), "uncommitted change")
+            ),
         )
         .details(dirty)
         .hint("commit or stash them (git stash), then run procoder prepare again"));
@@ -69,7 +72,10 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
     if !untracked.is_empty() {
         return Err(Failure::new(
             ErrorCode::UntrackedFilesPresent,
-            format!("the work tree has {} untracked file(s)", untracked.len()),
+            format!(
+                "the work tree has {}",
+                count(untracked.len(), "untracked file")
+            ),
         )
         .details(untracked)
         .hint(
@@ -109,7 +115,7 @@ pub fn names(index: &git2::Index) -> Result<()> {
         ErrorCode::UnsupportedPath,
         format!(
             "{} at HEAD {} not valid UTF-8, which the sandbox's unzip cannot recreate",
-            if bad.len() == 1 { "1 path".to_owned() } else { format!("{} paths", bad.len()) },
+            count(bad.len(), "path"),
             if bad.len() == 1 { "is" } else { "are" }
         ),
     )

@@ -14,8 +14,8 @@ use crate::context::{now, Context};
 use crate::store;
 use procoder_bundle::{from_git, Progress};
 use procoder_manifest::{
-    format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure, Result,
-    Source, TaskRefs, EXCHANGE_PROTOCOL,
+    count, format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure,
+    Result, Source, TaskRefs, EXCHANGE_PROTOCOL,
 };
 use std::path::{Path, PathBuf};
 
@@ -210,7 +210,7 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
     if !stats.submodules.is_empty() {
         out.push(format!(
             "{} exported as gitlinks with empty directories (their contents are not in the package): {}",
-            count(stats.submodules.len(), "submodule", "submodules"),
+            count(stats.submodules.len(), "submodule"),
             list(&stats.submodules)
         ));
     }
@@ -219,7 +219,7 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
         let paths: Vec<String> = lfs.into_iter().map(|(p, _)| p.clone()).collect();
         out.push(format!(
             "{} exported as their pointer files (the sandbox cannot fetch LFS content): {}",
-            count(paths.len(), "Git LFS file", "Git LFS files"),
+            count(paths.len(), "Git LFS file"),
             list(&paths)
         ));
     }
@@ -230,14 +230,14 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
             .collect();
         out.push(format!(
             "{} with a filter driver exported as stored in git (the sandbox has no filter drivers): {}",
-            count(paths.len(), "file", "files"),
+            count(paths.len(), "file"),
             list(&paths)
         ));
     }
     if !stats.encoded.is_empty() {
         out.push(format!(
             "{} with a working-tree-encoding exported as stored in git (UTF-8): {}",
-            count(stats.encoded.len(), "file", "files"),
+            count(stats.encoded.len(), "file"),
             list(&stats.encoded)
         ));
     }
@@ -254,10 +254,6 @@ fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> V
         ));
     }
     out
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The upload limit, lowered by `PROCODER_TEST_UPLOAD_LIMIT` (bytes) so a test can reach it

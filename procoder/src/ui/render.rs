@@ -9,14 +9,7 @@ use crate::store::State;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
-/// `1 file`, `2 files`.
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
+use procoder_manifest::count;
 
 fn short(oid: git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
