@@ -100,7 +100,7 @@ pub fn head_index(repo: &git2::Repository, tree: git2::Oid) -> Result<git2::Inde
 
 /// `UNSUPPORTED_PATH` for names that are not UTF-8. A zip entry can carry any bytes, but the
 /// sandbox's extractors cannot write them back: Debian's `unzip` 6.0 drops the invalid bytes
-/// (`bad\xff` becomes `bad`) with or without the UTF-8 flag, in the C and C.UTF-8 locales
+/// (`bad\xff` becomes `bad`) with or without the UTF-8 flag, with -U and -UU, in the C and C.UTF-8 locales
 /// alike, and Python's `zipfile` decodes them as CP437. The sandbox would start dirty.
 pub fn names(index: &git2::Index) -> Result<()> {
     let bad: Vec<String> = index
