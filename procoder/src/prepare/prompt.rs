@@ -13,6 +13,7 @@ pub fn text(id: &ExchangeId, top: &str, package: &Path) -> String {
         "The attached {zip} is a git repository prepared for you.\n\
          1. Extract it with unzip, which keeps file modes and symlinks (Python's zipfile does not):\n\
          \x20  unzip -q {zip} && cd {top}\n\
+         \x20  (Extracted another way? Run chmod +x procoder-return; it repairs lost modes and symlinks.)\n\
          2. Work on the checked-out branch procoder/{id}/task and commit with git. You may also\n\
          \x20  create branches named procoder/{id}/<name>. Do not move other branches or tags.\n\
          3. When done, commit everything (git status must be clean), then run:\n\
