@@ -101,7 +101,8 @@ pub fn everything_repo() -> TestRepo {
     write_file(
         d,
         ".gitattributes",
-        b"*.bat text eol=crlf\n*.auto text=auto eol=crlf\n*.txt text\n*.id ident\n\
+        b"[attr]windows text eol=crlf\n*.win windows\n\
+          *.bat text eol=crlf\n*.auto text=auto eol=crlf\n*.txt text\n*.id ident\n\
           *.bin filter=lfs diff=lfs merge=lfs -text\nraw/** -text\n",
     );
     write_file(d, "scripts/build.bat", b"@echo off\necho build\n");
@@ -118,6 +119,14 @@ pub fn everything_repo() -> TestRepo {
     set_mode(&d.join("scripts/run.sh"), 0o755);
     write_file(d, "empty", b"");
     write_file(d, "deep/a/b/c/d/e/leaf.txt", b"leaf\n");
+    // A nested attributes file, whose macro git ignores (macros only count at the top level),
+    // and a macro defined at the top level.
+    write_file(
+        d,
+        "deep/a/.gitattributes",
+        b"[attr]ignored -text\n*.txt eol=crlf ignored\n",
+    );
+    write_file(d, "scripts/setup.win", b"setup\n");
     write_file(d, "caf\u{e9}-nfc.txt", b"nfc\n");
     write_file(d, "cafe\u{301}-nfd.txt", b"nfd\n");
     write_file(d, "with space.txt", b"space\n");
@@ -248,6 +257,8 @@ fn unzip_gives_the_work_tree_git_clone_gives_and_a_clean_status() {
     assert_eq!(file("scripts/build.bat"), b"@echo off\r\necho build\r\n");
     assert!(file("keyword.id").starts_with(b"version $Id: "));
     assert_eq!(file("legacy/win.txt"), b"one\r\ntwo\r\n");
+    assert_eq!(file("deep/a/b/c/d/e/leaf.txt"), b"leaf\r\n");
+    assert_eq!(file("scripts/setup.win"), b"setup\r\n");
     assert_eq!(got.get(&b"vendor/lib"[..]), Some(&Node::EmptyDir));
 
     // The sandbox's git trusts the index: the CRLF blob stays clean even after a status that
