@@ -6,13 +6,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${PROCODER_BIN_DIR:-}" ]; then
-    echo "==> building procoder and procoder-return (release)"
-    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p procoder -p procoder-return
-    bin="$root/target/release"
-else
-    bin=$(cd "$PROCODER_BIN_DIR" && pwd)
-fi
+. "$(dirname "$0")/lib/bins.sh"
+procoder_bins "$root"
 procoder="$bin/procoder"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/procoder-demo.XXXXXX")

@@ -16,13 +16,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-if [ -z "${PROCODER_BIN_DIR:-}" ]; then
-    echo "==> building procoder and procoder-return (release)" >&2
-    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p procoder -p procoder-return
-    bin="${CARGO_TARGET_DIR:-$root/target}/release"
-else
-    bin=$(cd "$PROCODER_BIN_DIR" && pwd)
-fi
+. "$(dirname "$0")/lib/bins.sh"
+procoder_bins "$root"
 procoder="$bin/procoder"
 [ -x /usr/bin/time ] || { echo "real-repos: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 

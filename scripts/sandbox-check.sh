@@ -92,13 +92,8 @@ build_root
 # ---------------------------------------------------------------------------------------------
 # Binaries, work directories, the chroot runner.
 # ---------------------------------------------------------------------------------------------
-if [ -z "${PROCODER_BIN_DIR:-}" ]; then
-    step "building procoder and procoder-return (release)"
-    cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" -p procoder -p procoder-return
-    bin="${CARGO_TARGET_DIR:-$repo_root/target}/release"
-else
-    bin=$(cd "$PROCODER_BIN_DIR" && pwd)
-fi
+. "$(dirname "$0")/lib/bins.sh"
+procoder_bins "$repo_root"
 procoder="$bin/procoder"
 [ -x "$procoder" ] && [ -x "$bin/procoder-return" ] || die "no procoder binaries in $bin"
 
