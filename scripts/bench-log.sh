@@ -8,8 +8,8 @@ root=$(cd "$here/.." && pwd)
 runs=${RUNS:-7}
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 CI=true
 export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p procoder -p procoder-return
-bin="$root/target/release"
+. "$here/lib/bins.sh"
+procoder_bins "$root"
 work=$(mktemp -d "${TMPDIR:-/tmp}/procoder-bench-log.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

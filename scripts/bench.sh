@@ -17,9 +17,8 @@ runs=${RUNS:-3}
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 CI=true
 export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
 
-echo "==> building release binaries" >&2
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p procoder -p procoder-return
-bin="$root/target/release"
+. "$here/lib/bins.sh"
+procoder_bins "$root"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/procoder-bench.XXXXXX")
 trap 'code=$?; if [ $code -ne 0 ] && [ -s "$work/stderr.log" ]; then echo "bench failed; last errors:" >&2; tail -20 "$work/stderr.log" >&2; fi; rm -rf "$work"' EXIT

@@ -12,6 +12,7 @@ mod delta;
 mod enumerate;
 mod fsck;
 mod header;
+pub mod host;
 pub mod package;
 mod packcopy;
 mod progress;

@@ -80,10 +80,7 @@ pub fn write_return_zip<T>(
         .metadata()
         .map_err(io_err("cannot stat the return package"))?
         .len();
-    use std::os::unix::fs::PermissionsExt;
-    let _ = tmp
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644));
+    crate::host::make_readable(tmp.as_file());
     tmp.persist(dest)
         .map_err(|e| Failure::internal(format!("cannot write {}", dest.display()), e.error))?;
     Ok((value, len))

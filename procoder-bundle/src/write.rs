@@ -186,14 +186,11 @@ impl<'r> Have<'r> {
     /// The receiver's object at `path` (the root tree for the empty path), from the first
     /// prerequisite that has one.
     fn at_path(&self, path: &[u8]) -> Option<(git2::Oid, Option<git2::ObjectType>)> {
-        use std::os::unix::ffi::OsStrExt;
         self.roots.iter().find_map(|root| {
             if path.is_empty() {
                 return Some((root.id(), Some(git2::ObjectType::Tree)));
             }
-            let entry = root
-                .get_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path)))
-                .ok()?;
+            let entry = root.get_path(&crate::host::git_path(path)).ok()?;
             Some((entry.id(), entry.kind()))
         })
     }

@@ -18,7 +18,9 @@ mod text;
 mod time;
 
 pub use code::ErrorCode;
-pub use exchange::{Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL, SYMLINK_PROBE};
+pub use exchange::{
+    Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL, HELPER_VERSION_MARK, SYMLINK_PROBE,
+};
 pub use failure::{Failure, Result};
 pub use family::{family_prefix, is_in_family, map_namespace, root_ref};
 pub use id::ExchangeId;

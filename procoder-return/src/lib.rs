@@ -3,108 +3,63 @@
 //! Every refusal names the refs or paths at fault and ends its hint with
 //! "then rerun ./procoder-return", because an agent acts on exactly what it reads.
 
+// The helper runs in the Linux sandbox only; elsewhere the crate builds (the `procoder`
+// package carries its binary on every platform) and `main` says where it belongs.
+#[cfg(unix)]
+mod cli;
+#[cfg(unix)]
 mod lossy;
+#[cfg(unix)]
 mod refs;
+#[cfg(unix)]
+mod run;
+#[cfg(unix)]
 mod worktree;
 
+#[cfg(unix)]
+pub use cli::main;
+#[cfg(unix)]
 pub use lossy::Repairs;
-
-use procoder_bundle::{package, to_git, write_bundle, Silent};
-use procoder_manifest::{
-    format_rfc3339, ErrorCode, Exchange, Failure, RefUpdate, Result, ReturnDoc, ReturnTask,
-    BUNDLE_FILE, RETURN_PROTOCOL,
-};
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+pub use run::{run, Outcome};
 
 /// The helper's version, written into every return document.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// What a successful run produced.
-#[derive(Debug)]
-pub struct Outcome {
-    /// Absolute path of the zip.
-    pub zip_path: PathBuf,
-    /// The ref updates it carries.
-    pub updates: Vec<RefUpdate>,
-    /// Objects in the bundle.
-    pub objects: usize,
-    /// Size of the zip in bytes.
-    pub zip_bytes: u64,
-    /// What was repaired after a lossy extraction, if anything.
-    pub repairs: Option<Repairs>,
+/// The version as `procoder --version` finds it in the helper's bytes: one run of bytes that
+/// starts with `procoder_manifest::HELPER_VERSION_MARK` (a test holds the two together).
+pub const VERSION_MARK: &str = concat!(
+    "\0procoder-return-version=",
+    env!("CARGO_PKG_VERSION"),
+    "\0"
+);
+
+/// The version, read through [`VERSION_MARK`] so that the marker stays in the binary whole.
+pub fn version() -> &'static str {
+    let mark: &'static str = std::hint::black_box(VERSION_MARK);
+    mark.trim_matches('\0')
+        .split_once('=')
+        .map_or(VERSION, |(_, v)| v)
 }
 
+/// Outside Linux there is no sandbox to run in.
+#[cfg(not(unix))]
+pub fn main() -> std::process::ExitCode {
+    eprintln!("procoder-return runs inside an unzipped procoder task package in the Linux sandbox; `procoder prepare` puts it there");
+    std::process::ExitCode::from(2)
+}
+
+#[cfg(unix)]
 pub(crate) const RERUN: &str = "then rerun ./procoder-return";
 
-/// Runs the helper for the repository containing `cwd`.
-pub fn run(cwd: &Path) -> Result<Outcome> {
-    let not_package = |why: String| {
-        Failure::new(ErrorCode::InvalidExchange, why)
-            .hint(format!("run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"))
-    };
-    let repo = git2::Repository::discover(cwd)
-        .map_err(|_| not_package(format!("{} is not inside a git repository", cwd.display())))?;
-    let workdir = repo
-        .workdir()
-        .ok_or_else(|| not_package("the repository has no work tree".into()))?
-        .to_path_buf();
-    let record_path = repo.path().join("procoder").join("exchange.json");
-    let bytes = std::fs::read(&record_path).map_err(|_| {
-        not_package(format!(
-            "{} is missing: this is not a prepared procoder package",
-            record_path.display()
-        ))
-    })?;
-    let exchange = Exchange::from_json(&bytes).map_err(|e| {
-        not_package(format!(
-            "{} is invalid: {}",
-            record_path.display(),
-            e.message
-        ))
-    })?;
-    let base = to_git(exchange.task.base_oid);
-    repo.find_commit(base).map_err(|_| {
-        not_package(format!(
-            "the task base {base} is missing from the repository"
-        ))
-    })?;
-
-    let repairs = lossy::repair(&repo, &exchange)?.filter(|r| !r.is_empty() || !r.kept.is_empty());
-    worktree::check_clean(&repo, &exchange)?;
-    let updates = refs::collect_updates(&repo, &exchange)?;
-
-    let id = &exchange.exchange_id;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let doc = ReturnDoc {
-        protocol: RETURN_PROTOCOL.to_owned(),
-        exchange_id: id.clone(),
-        created_at: format_rfc3339(now.as_secs() as i64, now.subsec_nanos()),
-        tool_version: VERSION.to_owned(),
-        bundle_file: BUNDLE_FILE.to_owned(),
-        task: ReturnTask {
-            root_ref: exchange.task.root_ref.clone(),
-            base_oid: exchange.task.base_oid,
-        },
-        updates,
-    };
-    let tips: Vec<(String, git2::Oid)> = doc
-        .updates
-        .iter()
-        .map(|u| (u.name.clone(), to_git(u.new_oid)))
-        .collect();
-    let zip_path = workdir.join(format!("procoder-return-{id}.zip"));
-    let (stats, zip_bytes) =
-        package::write_return_zip(&zip_path, &doc, now.as_secs() as i64, |out| {
-            write_bundle(&repo, &[base], &tips, out, &mut Silent)
-        })?;
-    let zip_path = zip_path.canonicalize().unwrap_or(zip_path);
-    Ok(Outcome {
-        zip_path,
-        updates: doc.updates,
-        objects: stats.objects,
-        zip_bytes,
-        repairs,
-    })
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_version_mark_is_the_one_procoder_looks_for() {
+        let rest = super::VERSION_MARK
+            .strip_prefix(procoder_manifest::HELPER_VERSION_MARK)
+            .expect("the mark starts with the shared prefix");
+        assert_eq!(rest, format!("{}\0", super::VERSION));
+        assert_eq!(super::version(), super::VERSION);
+    }
 }

@@ -94,7 +94,7 @@ pub struct PrepareArgs {
     /// Where to write the task package [default: ./procoder-task-<id>.zip in the work tree root].
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// The procoder-return helper to ship [default: $PROCODER_RETURN_HELPER, else next to procoder].
+    /// The procoder-return helper to ship [default: $PROCODER_RETURN_HELPER, else next to procoder, else the embedded one].
     #[arg(long, value_name = "PATH")]
     pub helper: Option<PathBuf>,
     /// Export only the last N commits of each branch and tag (a shallow repository); the

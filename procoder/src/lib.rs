@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod context;
 mod exclude;
+pub mod helper;
 pub mod lock;
 pub mod prepare;
 pub mod progress;
@@ -46,6 +47,14 @@ pub fn main() -> u8 {
         Ok(cli) => run(cli),
         Err(e) => {
             let json = args.iter().skip(1).any(|a| a == "--json");
+            if e.kind() == clap::error::ErrorKind::DisplayVersion {
+                // clap's own text would not say which helper prepare ships.
+                let ui = Ui::new(json, false, false);
+                let helper = helper::find(None);
+                let (value, text) = ui::render_version(VERSION, &helper);
+                ui.success("version", value, &text);
+                return 0;
+            }
             let help = matches!(
                 e.kind(),
                 clap::error::ErrorKind::DisplayHelp

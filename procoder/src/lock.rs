@@ -35,7 +35,7 @@ impl Lock {
                         Ok(pid) if pid != std::process::id() && process_alive(pid) => {
                             return Err(Failure::new(ErrorCode::Locked, format!("another procoder command (pid {pid}) is working in this repository"))
                                 .detail(format!("lock file: {}", path.display()))
-                                .hint("wait for it to finish, then run the command again"));
+                                .hint(format!("wait for it to finish, then run the command again (if no procoder is running, delete {})", path.display())));
                         }
                         // Dead holder, our own pid from a previous life, or a torn write: stale.
                         _ => {
@@ -59,9 +59,27 @@ impl Lock {
     }
 }
 
+/// Whether a process with this pid exists (a zombie counts: it has not been reaped yet).
+#[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
-    // Linux: /proc/<pid> exists exactly while the process (or zombie) exists.
-    Path::new("/proc").join(pid.to_string()).exists()
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    // Signal 0 checks without signalling: EPERM means it exists but belongs to another user.
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != rustix::io::Errno::SRCH,
+    }
+}
+
+/// Windows has no signal-0 check in std; a lock is never taken over there, and `LOCKED`'s hint
+/// names the file to delete when no procoder is running.
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
 }
 
 impl Drop for Lock {

@@ -1,11 +1,12 @@
-# Sourced by the scripts that run procoder: sets $bin to a folder holding release builds of
-# procoder and procoder-return, building them unless PROCODER_BIN_DIR names one already.
+# Sourced by the scripts that run procoder: sets $bin to a folder holding the release builds of
+# procoder (with the static helper embedded) and procoder-return, built by
+# scripts/release-build.sh into target/dist unless PROCODER_BIN_DIR names a folder already.
 # Needs $1: the repository root.
 procoder_bins() {
     if [ -z "${PROCODER_BIN_DIR:-}" ]; then
-        echo "==> building procoder and procoder-return (release)" >&2
-        cargo build --release --quiet --manifest-path "$1/Cargo.toml" -p procoder -p procoder-return
-        bin="${CARGO_TARGET_DIR:-$1/target}/release"
+        bin="${CARGO_TARGET_DIR:-$1/target}/dist"
+        echo "==> building the release binaries into $bin (scripts/release-build.sh)" >&2
+        "$1/scripts/release-build.sh" "$bin" >&2
     else
         bin=$(cd "$PROCODER_BIN_DIR" && pwd)
     fi

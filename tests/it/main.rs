@@ -21,6 +21,7 @@ mod lossy;
 mod prepare_output;
 mod prepare_refusals;
 mod progress_tty;
+mod release;
 mod return_refusals;
 mod roundtrip;
 mod status_abort;

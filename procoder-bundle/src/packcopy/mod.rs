@@ -154,7 +154,10 @@ pub fn write_export_pack(
             }
         }
     }
-    // Loose objects and objects of packs we cannot read.
+    // Loose objects and objects of packs we cannot read, in id order: the set's own order
+    // changes from run to run, and the same repository must give the same package bytes.
+    let mut remaining: Vec<git2::Oid> = remaining.into_iter().collect();
+    remaining.sort_unstable();
     for oid in remaining {
         write_whole(&mut out, &odb, oid)?;
     }

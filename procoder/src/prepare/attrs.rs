@@ -6,8 +6,6 @@
 
 use procoder_bundle::checkout::Conversion;
 use procoder_manifest::{Failure, Result};
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Attribute lookups for the exported tree.
@@ -52,7 +50,7 @@ impl Attrs {
             return Ok(Conversion::default());
         };
         let flags = git2::AttrCheckFlags::INDEX_ONLY | git2::AttrCheckFlags::NO_SYSTEM;
-        Conversion::lookup(repo, Path::new(OsStr::from_bytes(path)), flags).map_err(|e| {
+        Conversion::lookup(repo, &procoder_bundle::host::git_path(path), flags).map_err(|e| {
             Failure::internal(
                 format!(
                     "cannot read the attributes of {}",

@@ -4,7 +4,6 @@
 
 mod attrs;
 mod checks;
-mod helper;
 mod index;
 mod package;
 mod prompt;
@@ -24,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub struct Options {
     /// Where to write the package (default `./procoder-task-<id>.zip` in the work tree root).
     pub output: Option<PathBuf>,
-    /// The helper to ship (default: see `helper::find`).
+    /// The helper to ship (default: see `crate::helper::find`).
     pub helper: Option<PathBuf>,
     /// Export only the last N commits of each ref (a shallow repository).
     pub depth: Option<u32>,
@@ -61,7 +60,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     let repo = &ctx.repo;
     let head = checks::head(repo)?;
     checks::clean(repo)?;
-    let helper = helper::find(opts.helper.as_deref())?;
+    let helper = crate::helper::find(opts.helper.as_deref())?;
 
     let (secs, nanos) = now();
     let id = ExchangeId::new(secs, random3());
@@ -131,7 +130,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         exchange: &exchange,
         head_tree,
         refs: &all_refs,
-        helper: &helper,
+        helper: &helper.bytes,
         identity: identity(repo),
         scratch: scratch.path(),
         unix_time: secs,
@@ -324,11 +323,7 @@ fn random3() -> [u8; 3] {
 /// Moves the finished package to `output`: a rename when on the same file system, else a copy
 /// into a temporary file beside `output` and a rename (so `output` never holds a partial zip).
 fn place_package(tmp: tempfile::NamedTempFile, output: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    // tempfile creates 0600; the package is an ordinary file the user uploads.
-    let _ = tmp
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644));
+    procoder_bundle::host::make_readable(tmp.as_file());
     let tmp = match tmp.persist(output) {
         Ok(_) => return Ok(()),
         Err(e) => e.file,
@@ -345,9 +340,7 @@ fn place_package(tmp: tempfile::NamedTempFile, output: &Path) -> Result<()> {
     )
     .and_then(|_| copy.as_file().sync_all())
     .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e))?;
-    let _ = copy
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644));
+    procoder_bundle::host::make_readable(copy.as_file());
     copy.persist(output)
         .map_err(|e| Failure::internal(format!("cannot write {}", output.display()), e.error))?;
     Ok(())

@@ -20,7 +20,8 @@ pub struct Input<'a> {
     pub head_tree: git2::Oid,
     /// Every exported ref (heads, tags, the task branch) and its target.
     pub refs: &'a [(String, git2::Oid)],
-    pub helper: &'a Path,
+    /// The `procoder-return` executable's bytes.
+    pub helper: &'a [u8],
     pub identity: (String, String),
     pub scratch: &'a Path,
     pub unix_time: i64,
@@ -174,14 +175,13 @@ pub fn write<W: Write + Seek>(
     )
     .map_err(zerr("the symlink probe"))?;
 
-    let helper = fs_err::read(input.helper)
-        .map_err(|e| Failure::internal("cannot read the procoder-return helper", e))?;
+    // 0755 whatever the helper's mode on disk (or the host's file system) says.
     zip.start_file(
         format!("{top}/procoder-return"),
         file.unix_permissions(0o755),
     )
     .map_err(zerr("the helper"))?;
-    zip.write_all(&helper).map_err(ioerr("the helper"))?;
+    zip.write_all(input.helper).map_err(ioerr("the helper"))?;
     let out = zip.finish().map_err(zerr("the zip directory"))?;
     Ok((out, stats))
 }

@@ -7,7 +7,9 @@ pub mod progress;
 mod render;
 
 pub use docs::{completions, man_page};
-pub use render::{render_abort, render_apply, render_prepare, render_recover, render_status};
+pub use render::{
+    render_abort, render_apply, render_prepare, render_recover, render_status, render_version,
+};
 
 use procoder_manifest::{ErrorCode, Failure};
 use serde_json::{json, Value};

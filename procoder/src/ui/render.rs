@@ -3,6 +3,7 @@
 use super::{error_json, failure_text, human_age, human_bytes, paint};
 use crate::apply::recover::{Direction, Outcome as RecoverOutcome};
 use crate::apply::Outcome as ApplyOutcome;
+use crate::helper::{Helper, Linkage};
 use crate::prepare::Outcome as PrepareOutcome;
 use crate::status::Row;
 use crate::store::State;
@@ -336,6 +337,55 @@ pub fn render_abort(id: &str, o: &crate::abort::Outcome) -> (Value, String) {
     }
     if let Some(p) = &o.package_deleted {
         let _ = writeln!(t, "  deleted package {p}");
+    }
+    (value, t)
+}
+
+/// `procoder --version`: this build, and the helper prepare would ship (or why there is none).
+pub fn render_version(
+    version: &str,
+    helper: &procoder_manifest::Result<Helper>,
+) -> (Value, String) {
+    let mut t = format!("procoder {version}\n");
+    let helper_value = match helper {
+        Ok(h) => {
+            let sha = h.sha256();
+            let linkage = match h.linkage {
+                Linkage::Static => "static",
+                Linkage::Dynamic => "dynamic",
+            };
+            let hv = h.version();
+            let _ = writeln!(
+                t,
+                "helper: procoder-return {}, {}",
+                hv.as_deref().unwrap_or("(version unknown)"),
+                h.origin
+            );
+            let _ = writeln!(
+                t,
+                "  {linkage} Linux x86-64 executable, {}, sha256 {sha}",
+                human_bytes(h.bytes.len() as u64)
+            );
+            json!({
+                "origin": h.origin.kind(),
+                "path": h.origin.path().map(|p| p.display().to_string()),
+                "version": hv,
+                "sha256": sha,
+                "bytes": h.bytes.len(),
+                "linkage": linkage,
+            })
+        }
+        Err(f) => {
+            let _ = writeln!(t, "helper: none (prepare would fail)");
+            for line in failure_text(f).lines() {
+                let _ = writeln!(t, "  {line}");
+            }
+            Value::Null
+        }
+    };
+    let mut value = json!({ "version": version, "helper": helper_value });
+    if let Err(f) = helper {
+        value["helper_error"] = error_json(f);
     }
     (value, t)
 }

@@ -1,5 +1,7 @@
-//! `./procoder-return`: run inside an unzipped task package after committing.
+//! `./procoder-return`'s command line: run inside an unzipped task package after committing.
+//! It takes no arguments but `--help` and `--version`, so it parses them by hand.
 
+use crate::Repairs;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -16,7 +18,7 @@ Options:
 ";
 
 /// Tells the agent what the lossy-extraction repair changed, so nothing happens behind its back.
-fn print_repairs(out: &mut impl Write, r: &procoder_return::Repairs) {
+fn print_repairs(out: &mut impl Write, r: &Repairs) {
     let _ = writeln!(
         out,
         "Repaired a lossy extraction (the package was unzipped without modes and symlinks, e.g. by Python's zipfile; use `unzip` next time):"
@@ -51,7 +53,8 @@ fn print_repairs(out: &mut impl Write, r: &procoder_return::Repairs) {
     }
 }
 
-fn main() -> ExitCode {
+/// Runs the helper as `./procoder-return` was invoked; the exit status to return.
+pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None => {}
@@ -60,7 +63,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("-V" | "--version") => {
-            println!("procoder-return {}", procoder_return::VERSION);
+            println!("procoder-return {}", crate::version());
             return ExitCode::SUCCESS;
         }
         Some(other) => {
@@ -69,7 +72,7 @@ fn main() -> ExitCode {
         }
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    match procoder_return::run(&cwd) {
+    match crate::run(&cwd) {
         Ok(outcome) => {
             let mut out = std::io::stdout().lock();
             if let Some(r) = &outcome.repairs {
