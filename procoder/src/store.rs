@@ -118,10 +118,7 @@ pub fn append(ctx: &Context, id: &ExchangeId, entry: Entry) -> Result<()> {
                 })?;
         }
     }
-    let step = serde_json::to_value(&entry)
-        .ok()
-        .and_then(|v| v.get("step").and_then(|s| s.as_str()).map(str::to_owned))
-        .unwrap_or_default();
+    let step = entry.step();
     let record = LogRecord {
         v: JOURNAL_VERSION,
         seq,
@@ -146,7 +143,7 @@ pub fn append(ctx: &Context, id: &ExchangeId, entry: Entry) -> Result<()> {
             }
         })
         .map_err(|e| Failure::internal(format!("cannot write {}", path.display()), e))?;
-    crash_point(&step);
+    crash_point(step);
     Ok(())
 }
 
@@ -192,15 +189,9 @@ pub fn state(records: &[LogRecord]) -> State {
     let mut applied = 0;
     for r in records {
         match &r.entry {
-            Entry::Begin { .. } => state = State::Preparing { step: "begin" },
-            Entry::BranchCreated => {
+            Entry::Begin { .. } | Entry::BranchCreated | Entry::PackageWritten => {
                 state = State::Preparing {
-                    step: "branch_created",
-                }
-            }
-            Entry::PackageWritten => {
-                state = State::Preparing {
-                    step: "package_written",
+                    step: r.entry.step(),
                 }
             }
             Entry::Prepared => state = State::Prepared,
