@@ -4,7 +4,8 @@
 
 use crate::apply::recover;
 use crate::context::Context;
-use crate::store::{self, State};
+use crate::journal::State;
+use crate::store;
 use procoder_bundle::to_git;
 use procoder_manifest::{family_prefix, Entry, ErrorCode, ExchangeId, Failure, Result};
 
@@ -27,15 +28,14 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
         .hint("procoder status lists the exchanges of this repository")
     })?;
     let mut outcome = Outcome::default();
-    if matches!(
-        store::state(&store::read_log(ctx, id)?),
-        State::Interrupted { .. }
-    ) {
-        recover::run(ctx, Some(id), recover::Direction::Abort)?;
+    // One lock for the rollback and the close: nothing runs in between.
+    let locked = ctx.lock()?;
+    let mut journal = locked.journal(id)?;
+    if matches!(journal.summary().state, State::Interrupted { .. }) {
+        recover::resume(ctx, id, &mut journal, recover::Direction::Abort)?;
         outcome.rolled_back = true;
     }
-    let _lock = ctx.lock()?;
-    store::refuse_if_interrupted(ctx)?;
+    locked.refuse_if_interrupted()?;
     let base = to_git(exchange.task.base_oid);
     let checked_out: Vec<String> = crate::apply::plan::worktrees(ctx)?
         .iter()
@@ -76,8 +76,7 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
                 .push(format!("{name} (has commits; --force deletes it)"));
         }
     }
-    let records = store::read_log(ctx, id)?;
-    if let Some(package) = store::package_of(&records) {
+    if let Some(package) = journal.summary().package {
         if std::fs::remove_file(&package).is_ok() {
             outcome.package_deleted = Some(package.clone());
         }
@@ -89,6 +88,6 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
             crate::exclude::remove(&ctx.repo, &format!("/{}", rel.display()))?;
         }
     }
-    store::append(ctx, id, Entry::Aborted)?;
+    journal.append(Entry::Aborted)?;
     Ok(outcome)
 }

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod context;
 mod exclude;
+pub mod journal;
 pub mod lock;
 pub mod prepare;
 pub mod progress;

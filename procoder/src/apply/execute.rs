@@ -2,14 +2,15 @@
 //! each ref moves by compare-and-swap and is logged; `committed` is the last line.
 
 use super::plan::{Action, Checkout, Plan};
-use crate::context::Context;
+use crate::journal::Journal;
 use crate::progress::{Progress, Step};
-use crate::store;
+use crate::store::Locked;
 use procoder_bundle::from_git;
 use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
 
 /// Executes `plan`; returns the transaction id.
-pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64> {
+pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u64> {
+    let ctx = locked.ctx();
     let id = plan.exchange.exchange_id.clone();
     let moving: Vec<_> = plan
         .refs
@@ -19,10 +20,10 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
         .collect();
     plan.quarantine.promote(&ctx.repo)?;
     if plan.adopted {
-        store::write_exchange(ctx, &plan.exchange)?;
+        locked.write_exchange(&plan.exchange)?;
     }
-    let records = store::read_log(ctx, &id)?;
-    let tx = store::next_tx(&records);
+    let mut journal = locked.journal(&id)?;
+    let tx = journal.summary().next_tx;
     let edits: Vec<RefEdit> = moving
         .iter()
         .map(|r| RefEdit {
@@ -32,16 +33,12 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
         })
         .collect();
     // The plan is synced before any ref moves: after a crash, every moved ref is in the log.
-    store::append(
-        ctx,
-        &id,
-        Entry::Plan {
-            tx,
-            package: plan.package.display().to_string(),
-            edits: edits.clone(),
-            checkout: !plan.checkouts.is_empty(),
-        },
-    )?;
+    journal.append(Entry::Plan {
+        tx,
+        package: plan.package.display().to_string(),
+        edits: edits.clone(),
+        checkout: !plan.checkouts.is_empty(),
+    })?;
 
     let mut checked_out = Vec::new();
     if !plan.checkouts.is_empty() {
@@ -52,8 +49,9 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
             .iter()
             .find(|e| e.name == c.target)
             .expect("checkouts are made only for moving refs");
-        checkout(c, edit)
-            .map_err(|e| rollback_after(ctx, &id, tx, &[], &checked_out, &edits, e))?;
+        checkout(c, edit).map_err(|e| {
+            rollback_after(&ctx.repo, &mut journal, tx, &[], &checked_out, &edits, e)
+        })?;
         checked_out.push(c.clone());
         progress.advance(checked_out.len() as u64);
     }
@@ -62,8 +60,8 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
     for edit in &edits {
         if let Err(e) = move_ref(&ctx.repo, edit, &format!("procoder apply {id}")) {
             return Err(rollback_after(
-                ctx,
-                &id,
+                &ctx.repo,
+                &mut journal,
                 tx,
                 &moved,
                 &checked_out,
@@ -72,17 +70,13 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
             ));
         }
         moved.push(edit.clone());
-        store::append(
-            ctx,
-            &id,
-            Entry::RefUpdated {
-                tx,
-                name: edit.name.clone(),
-            },
-        )?;
+        journal.append(Entry::RefUpdated {
+            tx,
+            name: edit.name.clone(),
+        })?;
         progress.advance(moved.len() as u64);
     }
-    store::append(ctx, &id, Entry::Committed { tx })?;
+    journal.append(Entry::Committed { tx })?;
     Ok(tx)
 }
 
@@ -131,8 +125,8 @@ fn checkout(c: &Checkout, edit: &RefEdit) -> Result<()> {
 
 /// Undoes what this apply did before `err`, logs the rollback, and returns `err`.
 fn rollback_after(
-    ctx: &Context,
-    id: &procoder_manifest::ExchangeId,
+    repo: &git2::Repository,
+    journal: &mut Journal,
     tx: u64,
     moved: &[RefEdit],
     checked_out: &[Checkout],
@@ -140,7 +134,7 @@ fn rollback_after(
     err: Failure,
 ) -> Failure {
     for edit in moved.iter().rev() {
-        let _ = super::recover::undo_ref(&ctx.repo, edit);
+        let _ = super::recover::undo_ref(repo, edit);
     }
     for c in checked_out {
         if let Some(edit) = edits.iter().find(|e| e.name == c.target) {
@@ -153,7 +147,7 @@ fn rollback_after(
             }
         }
     }
-    match store::append(ctx, id, Entry::RolledBack { tx }) {
+    match journal.append(Entry::RolledBack { tx }) {
         Ok(()) => err,
         Err(log) => err.detail(format!("the rollback could not be logged: {log}")),
     }

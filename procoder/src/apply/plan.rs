@@ -2,8 +2,9 @@
 //! stay in a quarantine until `execute` promotes them.
 
 use crate::context::Context;
+use crate::journal;
 use crate::progress::{Phase, Progress, Step, WithTotal};
-use crate::store;
+use crate::store::{self, Locked};
 use procoder_bundle::{check_new_objects, from_git, package, read_bundle, to_git, Quarantine};
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
@@ -78,11 +79,12 @@ pub struct Options {
 /// Reads `package` and runs every check. Conflicts of the ref rules are collected (a dry run
 /// lists them all); any other failure returns at once.
 pub fn make(
-    ctx: &Context,
+    locked: &Locked,
     package_path: &Path,
     opts: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Plan> {
+    let ctx = locked.ctx();
     if let Some(ns) = &opts.namespace {
         procoder_manifest::validate_namespace(ns).map_err(|m| {
             Failure::new(ErrorCode::InvalidReturnPackage, m)
@@ -130,7 +132,7 @@ pub fn make(
     ));
     let base = to_git(exchange.task.base_oid);
 
-    let tmp = ctx.tmp_dir()?;
+    let tmp = locked.tmp_dir()?;
     // The bundle code does not know the size of what it reads; the zip does.
     let mut indexing = WithTotal {
         inner: progress.as_bundle(),
@@ -195,7 +197,7 @@ pub fn make(
     }
     checks.push(format!("ancestry: every tip descends from {}", short(base)));
 
-    let applied = store::applied_values(&store::read_log(ctx, id)?);
+    let applied = journal::fold(&journal::read(ctx, id)?).applied;
     let mut refs = Vec::new();
     let mut conflicts = Vec::new();
     for u in &doc.updates {

@@ -3,7 +3,8 @@
 
 use super::execute::move_ref;
 use crate::context::Context;
-use crate::store::{self, State};
+use crate::journal::{Journal, State};
+use crate::store;
 use procoder_manifest::{Entry, ErrorCode, ExchangeId, Failure, RefEdit, Result};
 
 /// Which way out of an interrupted apply.
@@ -24,25 +25,44 @@ pub struct Outcome {
 
 /// Finds the interrupted exchange (`id`, or the only one) and continues or aborts it.
 pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Result<Outcome> {
-    let _lock = ctx.lock()?;
+    let locked = ctx.lock()?;
     let candidates: Vec<ExchangeId> = match id {
         Some(id) => vec![id.clone()],
         None => store::list_exchanges(ctx),
     };
     let mut found = None;
     for cand in candidates {
-        if let State::Interrupted { tx, edits, .. } = store::state(&store::read_log(ctx, &cand)?) {
+        let journal = locked.journal(&cand)?;
+        if let State::Interrupted { .. } = journal.summary().state {
             if found.is_some() {
                 return Err(Failure::new(ErrorCode::ApplyInterrupted, "several applies are interrupted").hint("name the exchange: procoder apply --continue <id> or procoder apply --abort <id>"));
             }
-            found = Some((cand, tx, edits));
+            found = Some((cand, journal));
         }
     }
-    let Some((id, tx, edits)) = found else {
+    let Some((id, mut journal)) = found else {
         let which = id.map_or("any exchange".to_owned(), |i| format!("exchange {i}"));
         return Err(Failure::new(
             ErrorCode::ApplyInterrupted,
             format!("there is no interrupted apply for {which}"),
+        )
+        .hint("procoder status lists every exchange and its state"));
+    };
+    resume(ctx, &id, &mut journal, direction)
+}
+
+/// Continues or aborts the interrupted apply that `journal` (of exchange `id`) ends with.
+/// Holding the journal means holding the lock, so `procoder abort` calls this directly.
+pub fn resume(
+    ctx: &Context,
+    id: &ExchangeId,
+    journal: &mut Journal,
+    direction: Direction,
+) -> Result<Outcome> {
+    let State::Interrupted { tx, edits, .. } = journal.summary().state else {
+        return Err(Failure::new(
+            ErrorCode::ApplyInterrupted,
+            format!("there is no interrupted apply for exchange {id}"),
         )
         .hint("procoder status lists every exchange and its state"));
     };
@@ -66,16 +86,12 @@ pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Resu
                     return Err(moved_since(edit, current, direction));
                 }
                 move_ref(&ctx.repo, edit, &msg)?;
-                store::append(
-                    ctx,
-                    &id,
-                    Entry::RefUpdated {
-                        tx,
-                        name: edit.name.clone(),
-                    },
-                )?;
+                journal.append(Entry::RefUpdated {
+                    tx,
+                    name: edit.name.clone(),
+                })?;
             }
-            store::append(ctx, &id, Entry::Committed { tx })?;
+            journal.append(Entry::Committed { tx })?;
         }
         Direction::Abort => {
             for edit in edits.iter().rev() {
@@ -88,11 +104,11 @@ pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Resu
                 }
                 undo_ref(&ctx.repo, edit)?;
             }
-            store::append(ctx, &id, Entry::RolledBack { tx })?;
+            journal.append(Entry::RolledBack { tx })?;
         }
     }
     Ok(Outcome {
-        exchange_id: id,
+        exchange_id: id.clone(),
         direction,
         tx,
         refs: edits,
