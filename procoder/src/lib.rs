@@ -12,6 +12,7 @@ pub mod journal;
 pub mod lock;
 pub mod prepare;
 pub mod progress;
+pub mod refs;
 pub mod status;
 pub mod store;
 pub mod ui;

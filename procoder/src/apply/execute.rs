@@ -4,6 +4,7 @@
 use super::plan::{Action, Checkout, Plan};
 use crate::journal::Journal;
 use crate::progress::{Progress, Step};
+use crate::refs::{self, MoveError};
 use crate::store::Locked;
 use procoder_bundle::from_git;
 use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
@@ -57,53 +58,29 @@ pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u
     }
     progress.step(Step::UpdatingRefs, Some(edits.len() as u64));
     let mut moved = Vec::new();
+    let msg = format!("procoder apply {id}");
     for edit in &edits {
-        if let Err(e) = move_ref(&ctx.repo, edit, &format!("procoder apply {id}")) {
-            return Err(rollback_after(
-                &ctx.repo,
-                &mut journal,
-                tx,
-                &moved,
-                &checked_out,
-                &edits,
-                e,
-            ));
+        match refs::move_and_log(&ctx.repo, &mut journal, tx, edit, &msg) {
+            Ok(()) => moved.push(edit.clone()),
+            Err(MoveError::Refused(e)) => {
+                return Err(rollback_after(
+                    &ctx.repo,
+                    &mut journal,
+                    tx,
+                    &moved,
+                    &checked_out,
+                    &edits,
+                    e,
+                ))
+            }
+            // The log cannot be written: stop touching refs. It ends in an interrupted apply,
+            // which --continue or --abort resolves from the refs' values.
+            Err(MoveError::Unlogged(e)) => return Err(e),
         }
-        moved.push(edit.clone());
-        journal.append(Entry::RefUpdated {
-            tx,
-            name: edit.name.clone(),
-        })?;
         progress.advance(moved.len() as u64);
     }
     journal.append(Entry::Committed { tx })?;
     Ok(tx)
-}
-
-/// Compare-and-swap of one ref from `old` to `new` (create when `old` is `None`).
-pub fn move_ref(repo: &git2::Repository, edit: &RefEdit, msg: &str) -> Result<()> {
-    let new = procoder_bundle::to_git(edit.new);
-    let result = match edit.old {
-        Some(old) => repo
-            .reference_matching(&edit.name, new, true, procoder_bundle::to_git(old), msg)
-            .map(drop),
-        None => repo.reference(&edit.name, new, false, msg).map(drop),
-    };
-    result.map_err(|e| {
-        let current = repo.refname_to_id(&edit.name).ok();
-        let show = |o: Option<git2::Oid>| o.map_or("(none)".to_owned(), |o| o.to_string());
-        if e.code() == git2::ErrorCode::Locked {
-            return Failure::new(ErrorCode::Locked, format!("{} is locked: {}.lock exists", edit.name, edit.name))
-                .detail(e.message().to_owned())
-                .hint("another git process may be writing this ref; if none is, an earlier procoder was killed: run procoder apply --abort or --continue, which clear it");
-        }
-        let code = if edit.old.is_none() { ErrorCode::RefExists } else { ErrorCode::BranchMoved };
-        Failure::new(code, format!("{} changed while procoder was moving it", edit.name))
-            .detail(format!("Expected old OID: {}", show(edit.old.map(procoder_bundle::to_git))))
-            .detail(format!("Current local OID: {}", show(current)))
-            .detail(e.message().to_owned())
-            .hint("another process moved the ref; look at it, then run procoder apply again")
-    })
 }
 
 /// Moves a checked-out work tree and index to the new tip; libgit2's safe checkout refuses
@@ -134,7 +111,7 @@ fn rollback_after(
     err: Failure,
 ) -> Failure {
     for edit in moved.iter().rev() {
-        let _ = super::recover::undo_ref(repo, edit);
+        let _ = refs::backward(repo, edit);
     }
     for c in checked_out {
         if let Some(edit) = edits.iter().find(|e| e.name == c.target) {

@@ -1,9 +1,9 @@
 //! `apply --continue` and `apply --abort`: finish or undo an interrupted apply from its log.
 //! Both are compare-and-swap: a ref someone moved since the crash is left alone and named.
 
-use super::execute::move_ref;
 use crate::context::Context;
 use crate::journal::{Journal, State};
+use crate::refs;
 use crate::store;
 use procoder_manifest::{Entry, ErrorCode, ExchangeId, Failure, RefEdit, Result};
 
@@ -66,7 +66,7 @@ pub fn resume(
         )
         .hint("procoder status lists every exchange and its state"));
     };
-    clear_stale_ref_locks(ctx, &edits);
+    refs::clear_stale_locks(&ctx.repo, journal, &edits);
     let msg = format!(
         "procoder apply {} {id}",
         if direction == Direction::Continue {
@@ -85,11 +85,7 @@ pub fn resume(
                 if current != edit.old.map(procoder_bundle::to_git) {
                     return Err(moved_since(edit, current, direction));
                 }
-                move_ref(&ctx.repo, edit, &msg)?;
-                journal.append(Entry::RefUpdated {
-                    tx,
-                    name: edit.name.clone(),
-                })?;
+                refs::move_and_log(&ctx.repo, journal, tx, edit, &msg)?;
             }
             journal.append(Entry::Committed { tx })?;
         }
@@ -102,7 +98,7 @@ pub fn resume(
                 if current != Some(procoder_bundle::to_git(edit.new)) {
                     return Err(moved_since(edit, current, direction));
                 }
-                undo_ref(&ctx.repo, edit)?;
+                refs::backward(&ctx.repo, edit)?;
             }
             journal.append(Entry::RolledBack { tx })?;
         }
@@ -113,16 +109,6 @@ pub fn resume(
         tx,
         refs: edits,
     })
-}
-
-/// A kill in the middle of a ref update leaves `<ref>.lock` behind, and libgit2 then refuses
-/// to touch the ref. Only procoder moves refs of an exchange's family, and procoder's own lock
-/// is held here, so a lock file of a ref in the interrupted plan is a dead procoder's leftover.
-fn clear_stale_ref_locks(ctx: &Context, edits: &[RefEdit]) {
-    for edit in edits {
-        let lock = ctx.repo.commondir().join(format!("{}.lock", edit.name));
-        let _ = std::fs::remove_file(lock);
-    }
 }
 
 fn moved_since(edit: &RefEdit, current: Option<git2::Oid>, direction: Direction) -> Failure {
@@ -136,34 +122,4 @@ fn moved_since(edit: &RefEdit, current: Option<git2::Oid>, direction: Direction)
             edit.name,
             if direction == Direction::Continue { "--continue" } else { "--abort" }
         ))
-}
-
-/// Puts one ref back from `new` to `old` (deleting a ref the apply created), compare-and-swap.
-pub fn undo_ref(repo: &git2::Repository, edit: &RefEdit) -> Result<()> {
-    let new = procoder_bundle::to_git(edit.new);
-    match edit.old {
-        Some(old) => repo
-            .reference_matching(
-                &edit.name,
-                procoder_bundle::to_git(old),
-                true,
-                new,
-                "procoder apply --abort",
-            )
-            .map(drop)
-            .map_err(|e| Failure::internal(format!("cannot put {} back", edit.name), e)),
-        None => {
-            let mut r = repo
-                .find_reference(&edit.name)
-                .map_err(|e| Failure::internal(format!("cannot read {}", edit.name), e))?;
-            if r.target() != Some(new) {
-                return Err(Failure::new(
-                    ErrorCode::BranchMoved,
-                    format!("{} moved; not deleting it", edit.name),
-                ));
-            }
-            r.delete()
-                .map_err(|e| Failure::internal(format!("cannot delete {}", edit.name), e))
-        }
-    }
 }
