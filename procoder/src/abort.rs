@@ -6,6 +6,7 @@ use crate::apply::recover;
 use crate::context::Context;
 use crate::journal::State;
 use crate::store;
+use crate::worktrees;
 use procoder_bundle::to_git;
 use procoder_manifest::{family_prefix, Entry, ErrorCode, ExchangeId, Failure, Result};
 
@@ -37,15 +38,7 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
     }
     locked.refuse_if_interrupted()?;
     let base = to_git(exchange.task.base_oid);
-    let checked_out: Vec<String> = crate::apply::plan::worktrees(ctx)?
-        .iter()
-        .filter_map(|(_, r)| {
-            r.find_reference("HEAD")
-                .ok()?
-                .symbolic_target_bytes()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-        })
-        .collect();
+    let checked_out = worktrees::checked_out_branches(ctx)?;
     let prefix = format!("{}/", family_prefix(id));
     let mut family = Vec::new();
     for r in ctx

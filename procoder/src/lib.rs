@@ -16,6 +16,7 @@ pub mod refs;
 pub mod status;
 pub mod store;
 pub mod ui;
+pub mod worktrees;
 
 use cli::{Cli, Command};
 use context::Context;

@@ -5,6 +5,7 @@ use crate::context::Context;
 use crate::journal;
 use crate::progress::{Phase, Progress, Step, WithTotal};
 use crate::store::{self, Locked};
+use crate::worktrees;
 use procoder_bundle::{check_new_objects, from_git, package, read_bundle, to_git, Quarantine};
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
@@ -311,14 +312,8 @@ fn checked_out(
     conflicts: &mut Vec<Failure>,
 ) -> Result<Vec<Checkout>> {
     let mut out = Vec::new();
-    for (worktree, repo) in worktrees(ctx)? {
-        let Ok(head) = repo.find_reference("HEAD") else {
-            continue;
-        };
-        let Some(branch) = head
-            .symbolic_target_bytes()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-        else {
+    for wt in worktrees::list(ctx)? {
+        let Some(branch) = wt.branch() else {
             continue;
         };
         let Some(r) = refs
@@ -330,7 +325,7 @@ fn checked_out(
         let fail = |why: String| {
             Failure::new(
                 ErrorCode::TargetBranchCheckedOut,
-                format!("{branch} is checked out in {}", worktree.display()),
+                format!("{branch} is checked out in {}", wt.path.display()),
             )
             .detail(why)
         };
@@ -340,7 +335,11 @@ fn checked_out(
         }
         let mut so = git2::StatusOptions::new();
         so.include_untracked(false);
-        let dirty = repo.statuses(Some(&mut so)).map(|s| s.len()).unwrap_or(1);
+        let dirty = wt
+            .repo
+            .statuses(Some(&mut so))
+            .map(|s| s.len())
+            .unwrap_or(1);
         if dirty > 0 {
             conflicts.push(
                 fail(format!(
@@ -355,33 +354,9 @@ fn checked_out(
             continue;
         }
         out.push(Checkout {
-            worktree,
+            worktree: wt.path,
             target: r.target.clone(),
         });
-    }
-    Ok(out)
-}
-
-/// The main worktree and every linked one, each with its own repository handle.
-pub fn worktrees(ctx: &Context) -> Result<Vec<(PathBuf, git2::Repository)>> {
-    let mut out = Vec::new();
-    let main = git2::Repository::open(ctx.repo.commondir())
-        .map_err(|e| Failure::internal("cannot open the main worktree", e))?;
-    if let Some(dir) = main.workdir() {
-        out.push((
-            dir.to_path_buf(),
-            git2::Repository::open(dir)
-                .map_err(|e| Failure::internal("cannot open the main worktree", e))?,
-        ));
-    }
-    if let Ok(names) = main.worktrees() {
-        for name in names.iter().filter_map(|n| n.ok().flatten()) {
-            if let Ok(wt) = main.find_worktree(name) {
-                if let Ok(repo) = git2::Repository::open_from_worktree(&wt) {
-                    out.push((wt.path().to_path_buf(), repo));
-                }
-            }
-        }
     }
     Ok(out)
 }
