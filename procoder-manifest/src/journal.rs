@@ -87,6 +87,22 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// The record's `step` tag (what `PROCODER_TEST_CRASH_AFTER` names): one name per step,
+    /// spelled here once so the log, the state and the crash hook cannot disagree.
+    pub fn step(&self) -> &'static str {
+        match self {
+            Entry::Begin { .. } => "begin",
+            Entry::BranchCreated => "branch_created",
+            Entry::PackageWritten => "package_written",
+            Entry::Prepared => "prepared",
+            Entry::Plan { .. } => "plan",
+            Entry::RefUpdated { .. } => "ref_updated",
+            Entry::Committed { .. } => "committed",
+            Entry::RolledBack { .. } => "rolled_back",
+            Entry::Aborted => "aborted",
+        }
+    }
+
     /// The command that writes this step.
     pub fn op(&self) -> &'static str {
         match self {
@@ -137,5 +153,37 @@ mod tests {
             serde_json::from_str::<LogRecord>(&line).expect("parses"),
             rec
         );
+    }
+
+    #[test]
+    fn step_is_the_serialised_tag() {
+        let oid = ObjectId::parse("b39e6197ab2068454f2e6481c5e982dc88b4edfa").expect("valid");
+        let every = [
+            Entry::Begin {
+                task_ref: "refs/heads/procoder/x/task".into(),
+                base_oid: oid,
+                package: "/p.zip".into(),
+            },
+            Entry::BranchCreated,
+            Entry::PackageWritten,
+            Entry::Prepared,
+            Entry::Plan {
+                tx: 1,
+                package: "/r.zip".into(),
+                edits: Vec::new(),
+                checkout: false,
+            },
+            Entry::RefUpdated {
+                tx: 1,
+                name: "refs/heads/x".into(),
+            },
+            Entry::Committed { tx: 1 },
+            Entry::RolledBack { tx: 1 },
+            Entry::Aborted,
+        ];
+        for entry in every {
+            let value = serde_json::to_value(&entry).expect("serialises");
+            assert_eq!(value["step"], entry.step(), "{value}");
+        }
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::apply::recover;
 use crate::context::Context;
-use crate::store::{self, State};
+use crate::journal::State;
+use crate::store;
+use crate::worktrees;
 use procoder_bundle::to_git;
 use procoder_manifest::{family_prefix, Entry, ErrorCode, ExchangeId, Failure, Result};
 
@@ -27,25 +29,16 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
         .hint("procoder status lists the exchanges of this repository")
     })?;
     let mut outcome = Outcome::default();
-    if matches!(
-        store::state(&store::read_log(ctx, id)?),
-        State::Interrupted { .. }
-    ) {
-        recover::run(ctx, Some(id), recover::Direction::Abort)?;
+    // One lock for the rollback and the close: nothing runs in between.
+    let locked = ctx.lock()?;
+    let mut journal = locked.journal(id)?;
+    if matches!(journal.summary().state, State::Interrupted { .. }) {
+        recover::resume(ctx, id, &mut journal, recover::Direction::Abort)?;
         outcome.rolled_back = true;
     }
-    let _lock = ctx.lock()?;
-    store::refuse_if_interrupted(ctx)?;
+    locked.refuse_if_interrupted()?;
     let base = to_git(exchange.task.base_oid);
-    let checked_out: Vec<String> = crate::apply::plan::worktrees(ctx)?
-        .iter()
-        .filter_map(|(_, r)| {
-            r.find_reference("HEAD")
-                .ok()?
-                .symbolic_target_bytes()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-        })
-        .collect();
+    let checked_out = worktrees::checked_out_branches(ctx)?;
     let prefix = format!("{}/", family_prefix(id));
     let mut family = Vec::new();
     for r in ctx
@@ -76,8 +69,7 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
                 .push(format!("{name} (has commits; --force deletes it)"));
         }
     }
-    let records = store::read_log(ctx, id)?;
-    if let Some(package) = store::package_of(&records) {
+    if let Some(package) = journal.summary().package {
         if std::fs::remove_file(&package).is_ok() {
             outcome.package_deleted = Some(package.clone());
         }
@@ -89,6 +81,6 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
             crate::exclude::remove(&ctx.repo, &format!("/{}", rel.display()))?;
         }
     }
-    store::append(ctx, id, Entry::Aborted)?;
+    journal.append(Entry::Aborted)?;
     Ok(outcome)
 }

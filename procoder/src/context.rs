@@ -55,31 +55,9 @@ impl Context {
         self.store.join("exchanges").join(id.as_str())
     }
 
-    /// Takes `.git/procoder/lock` and clears `.git/procoder/tmp`: only a lock holder creates
-    /// files there, so whatever is there now was left by a crash (a quarantine, a half zip).
-    pub fn lock(&self) -> Result<crate::lock::Lock> {
-        let lock = crate::lock::Lock::acquire(&self.store)?;
-        for entry in std::fs::read_dir(self.store.join("tmp"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let path = entry.path();
-            let _ = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-        }
-        Ok(lock)
-    }
-
-    /// Scratch space on the repository's file system, so finished files are renamed into place.
-    pub fn tmp_dir(&self) -> Result<PathBuf> {
-        let dir = self.store.join("tmp");
-        fs_err::create_dir_all(&dir)
-            .map_err(|e| Failure::internal("cannot create .git/procoder/tmp", e))?;
-        Ok(dir)
+    /// Takes `.git/procoder/lock`: the guard is the only way to the journal and `tmp`.
+    pub fn lock(&self) -> Result<crate::store::Locked<'_>> {
+        crate::store::Locked::take(self)
     }
 }
 

@@ -9,12 +9,15 @@ pub mod cli;
 pub mod context;
 mod exclude;
 pub mod helper;
+pub mod journal;
 pub mod lock;
 pub mod prepare;
 pub mod progress;
+pub mod refs;
 pub mod status;
 pub mod store;
 pub mod ui;
+pub mod worktrees;
 
 use cli::{Cli, Command};
 use context::Context;

@@ -2,7 +2,8 @@
 //! Reads only; `ui::render_status` makes the table.
 
 use crate::context::Context;
-use crate::store::{self, State};
+use crate::journal::{self, State};
+use crate::store;
 use procoder_bundle::to_git;
 use procoder_manifest::{ExchangeId, Result};
 
@@ -44,15 +45,15 @@ pub fn run(ctx: &Context) -> Result<Vec<Row>> {
         let Some(exchange) = store::read_exchange(ctx, &id)? else {
             continue;
         };
-        let records = store::read_log(ctx, &id)?;
-        let package = store::package_of(&records);
+        let summary = journal::fold(&journal::read(ctx, &id)?);
+        let package = summary.package;
         let task_tip = ctx.repo.refname_to_id(&exchange.task.root_ref).ok();
         let base = to_git(exchange.task.base_oid);
         let ahead = task_tip
             .and_then(|t| ctx.repo.graph_ahead_behind(t, base).ok())
             .map_or(0, |(a, _)| a);
         rows.push(Row {
-            state: store::state(&records),
+            state: summary.state,
             age_seconds: procoder_manifest::parse_rfc3339(&exchange.created_at).map(|t| now - t),
             created_at: exchange.created_at,
             task_ref: exchange.task.root_ref,

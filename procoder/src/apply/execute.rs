@@ -2,14 +2,16 @@
 //! each ref moves by compare-and-swap and is logged; `committed` is the last line.
 
 use super::plan::{Action, Checkout, Plan};
-use crate::context::Context;
+use crate::journal::Journal;
 use crate::progress::{Progress, Step};
-use crate::store;
+use crate::refs::{self, MoveError};
+use crate::store::Locked;
 use procoder_bundle::from_git;
 use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
 
 /// Executes `plan`; returns the transaction id.
-pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64> {
+pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u64> {
+    let ctx = locked.ctx();
     let id = plan.exchange.exchange_id.clone();
     let moving: Vec<_> = plan
         .refs
@@ -19,10 +21,10 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
         .collect();
     plan.quarantine.promote(&ctx.repo)?;
     if plan.adopted {
-        store::write_exchange(ctx, &plan.exchange)?;
+        locked.write_exchange(&plan.exchange)?;
     }
-    let records = store::read_log(ctx, &id)?;
-    let tx = store::next_tx(&records);
+    let mut journal = locked.journal(&id)?;
+    let tx = journal.summary().next_tx;
     let edits: Vec<RefEdit> = moving
         .iter()
         .map(|r| RefEdit {
@@ -32,16 +34,12 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
         })
         .collect();
     // The plan is synced before any ref moves: after a crash, every moved ref is in the log.
-    store::append(
-        ctx,
-        &id,
-        Entry::Plan {
-            tx,
-            package: plan.package.display().to_string(),
-            edits: edits.clone(),
-            checkout: !plan.checkouts.is_empty(),
-        },
-    )?;
+    journal.append(Entry::Plan {
+        tx,
+        package: plan.package.display().to_string(),
+        edits: edits.clone(),
+        checkout: !plan.checkouts.is_empty(),
+    })?;
 
     let mut checked_out = Vec::new();
     if !plan.checkouts.is_empty() {
@@ -52,64 +50,37 @@ pub fn run(ctx: &Context, plan: Plan, progress: &mut dyn Progress) -> Result<u64
             .iter()
             .find(|e| e.name == c.target)
             .expect("checkouts are made only for moving refs");
-        checkout(c, edit)
-            .map_err(|e| rollback_after(ctx, &id, tx, &[], &checked_out, &edits, e))?;
+        checkout(c, edit).map_err(|e| {
+            rollback_after(&ctx.repo, &mut journal, tx, &[], &checked_out, &edits, e)
+        })?;
         checked_out.push(c.clone());
         progress.advance(checked_out.len() as u64);
     }
     progress.step(Step::UpdatingRefs, Some(edits.len() as u64));
     let mut moved = Vec::new();
+    let msg = format!("procoder apply {id}");
     for edit in &edits {
-        if let Err(e) = move_ref(&ctx.repo, edit, &format!("procoder apply {id}")) {
-            return Err(rollback_after(
-                ctx,
-                &id,
-                tx,
-                &moved,
-                &checked_out,
-                &edits,
-                e,
-            ));
+        match refs::move_and_log(&ctx.repo, &mut journal, tx, edit, &msg) {
+            Ok(()) => moved.push(edit.clone()),
+            Err(MoveError::Refused(e)) => {
+                return Err(rollback_after(
+                    &ctx.repo,
+                    &mut journal,
+                    tx,
+                    &moved,
+                    &checked_out,
+                    &edits,
+                    e,
+                ))
+            }
+            // The log cannot be written: stop touching refs. It ends in an interrupted apply,
+            // which --continue or --abort resolves from the refs' values.
+            Err(MoveError::Unlogged(e)) => return Err(e),
         }
-        moved.push(edit.clone());
-        store::append(
-            ctx,
-            &id,
-            Entry::RefUpdated {
-                tx,
-                name: edit.name.clone(),
-            },
-        )?;
         progress.advance(moved.len() as u64);
     }
-    store::append(ctx, &id, Entry::Committed { tx })?;
+    journal.append(Entry::Committed { tx })?;
     Ok(tx)
-}
-
-/// Compare-and-swap of one ref from `old` to `new` (create when `old` is `None`).
-pub fn move_ref(repo: &git2::Repository, edit: &RefEdit, msg: &str) -> Result<()> {
-    let new = procoder_bundle::to_git(edit.new);
-    let result = match edit.old {
-        Some(old) => repo
-            .reference_matching(&edit.name, new, true, procoder_bundle::to_git(old), msg)
-            .map(drop),
-        None => repo.reference(&edit.name, new, false, msg).map(drop),
-    };
-    result.map_err(|e| {
-        let current = repo.refname_to_id(&edit.name).ok();
-        let show = |o: Option<git2::Oid>| o.map_or("(none)".to_owned(), |o| o.to_string());
-        if e.code() == git2::ErrorCode::Locked {
-            return Failure::new(ErrorCode::Locked, format!("{} is locked: {}.lock exists", edit.name, edit.name))
-                .detail(e.message().to_owned())
-                .hint("another git process may be writing this ref; if none is, an earlier procoder was killed: run procoder apply --abort or --continue, which clear it");
-        }
-        let code = if edit.old.is_none() { ErrorCode::RefExists } else { ErrorCode::BranchMoved };
-        Failure::new(code, format!("{} changed while procoder was moving it", edit.name))
-            .detail(format!("Expected old OID: {}", show(edit.old.map(procoder_bundle::to_git))))
-            .detail(format!("Current local OID: {}", show(current)))
-            .detail(e.message().to_owned())
-            .hint("another process moved the ref; look at it, then run procoder apply again")
-    })
 }
 
 /// Moves a checked-out work tree and index to the new tip; libgit2's safe checkout refuses
@@ -131,8 +102,8 @@ fn checkout(c: &Checkout, edit: &RefEdit) -> Result<()> {
 
 /// Undoes what this apply did before `err`, logs the rollback, and returns `err`.
 fn rollback_after(
-    ctx: &Context,
-    id: &procoder_manifest::ExchangeId,
+    repo: &git2::Repository,
+    journal: &mut Journal,
     tx: u64,
     moved: &[RefEdit],
     checked_out: &[Checkout],
@@ -140,7 +111,7 @@ fn rollback_after(
     err: Failure,
 ) -> Failure {
     for edit in moved.iter().rev() {
-        let _ = super::recover::undo_ref(&ctx.repo, edit);
+        let _ = refs::backward(repo, edit);
     }
     for c in checked_out {
         if let Some(edit) = edits.iter().find(|e| e.name == c.target) {
@@ -153,7 +124,7 @@ fn rollback_after(
             }
         }
     }
-    match store::append(ctx, id, Entry::RolledBack { tx }) {
+    match journal.append(Entry::RolledBack { tx }) {
         Ok(()) => err,
         Err(log) => err.detail(format!("the rollback could not be logged: {log}")),
     }

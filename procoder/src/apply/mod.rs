@@ -7,7 +7,6 @@ pub mod recover;
 
 use crate::context::Context;
 use crate::progress::Progress;
-use crate::store;
 pub use plan::{Action, Options, PlannedRef};
 use procoder_manifest::{ExchangeId, Failure, Result};
 use std::path::{Path, PathBuf};
@@ -36,9 +35,9 @@ pub fn run(
     opts: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Outcome> {
-    let _lock = ctx.lock()?;
-    store::refuse_if_interrupted(ctx)?;
-    let mut plan = plan::make(ctx, package, opts, progress)?;
+    let locked = ctx.lock()?;
+    locked.refuse_if_interrupted()?;
+    let mut plan = plan::make(&locked, package, opts, progress)?;
     if !opts.dry_run && !plan.conflicts.is_empty() {
         let mut conflicts = std::mem::take(&mut plan.conflicts).into_iter();
         let mut first = conflicts.next().expect("checked non-empty");
@@ -65,6 +64,6 @@ pub fn run(
     if opts.dry_run || already_applied {
         return Ok(outcome); // dropping the plan removes the quarantine: no object joins the store
     }
-    outcome.tx = Some(execute::run(ctx, plan, progress)?);
+    outcome.tx = Some(execute::run(&locked, plan, progress)?);
     Ok(outcome)
 }

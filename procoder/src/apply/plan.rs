@@ -2,8 +2,10 @@
 //! stay in a quarantine until `execute` promotes them.
 
 use crate::context::Context;
+use crate::journal;
 use crate::progress::{Phase, Progress, Step, WithTotal};
-use crate::store;
+use crate::store::{self, Locked};
+use crate::worktrees;
 use procoder_bundle::{check_new_objects, from_git, package, read_bundle, to_git, Quarantine};
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
@@ -78,11 +80,12 @@ pub struct Options {
 /// Reads `package` and runs every check. Conflicts of the ref rules are collected (a dry run
 /// lists them all); any other failure returns at once.
 pub fn make(
-    ctx: &Context,
+    locked: &Locked,
     package_path: &Path,
     opts: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Plan> {
+    let ctx = locked.ctx();
     if let Some(ns) = &opts.namespace {
         procoder_manifest::validate_namespace(ns).map_err(|m| {
             Failure::new(ErrorCode::InvalidReturnPackage, m)
@@ -130,7 +133,7 @@ pub fn make(
     ));
     let base = to_git(exchange.task.base_oid);
 
-    let tmp = ctx.tmp_dir()?;
+    let tmp = locked.tmp_dir()?;
     // The bundle code does not know the size of what it reads; the zip does.
     let mut indexing = WithTotal {
         inner: progress.as_bundle(),
@@ -195,7 +198,7 @@ pub fn make(
     }
     checks.push(format!("ancestry: every tip descends from {}", short(base)));
 
-    let applied = store::applied_values(&store::read_log(ctx, id)?);
+    let applied = journal::fold(&journal::read(ctx, id)?).applied;
     let mut refs = Vec::new();
     let mut conflicts = Vec::new();
     for u in &doc.updates {
@@ -309,14 +312,8 @@ fn checked_out(
     conflicts: &mut Vec<Failure>,
 ) -> Result<Vec<Checkout>> {
     let mut out = Vec::new();
-    for (worktree, repo) in worktrees(ctx)? {
-        let Ok(head) = repo.find_reference("HEAD") else {
-            continue;
-        };
-        let Some(branch) = head
-            .symbolic_target_bytes()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-        else {
+    for wt in worktrees::list(ctx)? {
+        let Some(branch) = wt.branch() else {
             continue;
         };
         let Some(r) = refs
@@ -328,7 +325,7 @@ fn checked_out(
         let fail = |why: String| {
             Failure::new(
                 ErrorCode::TargetBranchCheckedOut,
-                format!("{branch} is checked out in {}", worktree.display()),
+                format!("{branch} is checked out in {}", wt.path.display()),
             )
             .detail(why)
         };
@@ -338,7 +335,11 @@ fn checked_out(
         }
         let mut so = git2::StatusOptions::new();
         so.include_untracked(false);
-        let dirty = repo.statuses(Some(&mut so)).map(|s| s.len()).unwrap_or(1);
+        let dirty = wt
+            .repo
+            .statuses(Some(&mut so))
+            .map(|s| s.len())
+            .unwrap_or(1);
         if dirty > 0 {
             conflicts.push(
                 fail(format!(
@@ -353,33 +354,9 @@ fn checked_out(
             continue;
         }
         out.push(Checkout {
-            worktree,
+            worktree: wt.path,
             target: r.target.clone(),
         });
-    }
-    Ok(out)
-}
-
-/// The main worktree and every linked one, each with its own repository handle.
-pub fn worktrees(ctx: &Context) -> Result<Vec<(PathBuf, git2::Repository)>> {
-    let mut out = Vec::new();
-    let main = git2::Repository::open(ctx.repo.commondir())
-        .map_err(|e| Failure::internal("cannot open the main worktree", e))?;
-    if let Some(dir) = main.workdir() {
-        out.push((
-            dir.to_path_buf(),
-            git2::Repository::open(dir)
-                .map_err(|e| Failure::internal("cannot open the main worktree", e))?,
-        ));
-    }
-    if let Ok(names) = main.worktrees() {
-        for name in names.iter().filter_map(|n| n.ok().flatten()) {
-            if let Ok(wt) = main.find_worktree(name) {
-                if let Ok(repo) = git2::Repository::open_from_worktree(&wt) {
-                    out.push((wt.path().to_path_buf(), repo));
-                }
-            }
-        }
     }
     Ok(out)
 }

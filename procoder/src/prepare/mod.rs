@@ -10,7 +10,6 @@ mod prompt;
 mod worktree;
 
 use crate::context::{now, Context};
-use crate::store;
 use procoder_bundle::{from_git, Progress};
 use procoder_manifest::{
     count, format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure,
@@ -50,13 +49,13 @@ pub struct Outcome {
 
 /// Runs prepare in `ctx`.
 pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result<Outcome> {
-    let _lock = ctx.lock()?;
+    let locked = ctx.lock()?;
     // prepare reads hundreds of thousands of objects of the user's own repository once each:
     // like git, trust them on read (libgit2 re-hashes every read by default, which doubled the
     // enumeration time on git.git) and skip its object cache, which would only grow.
     git2::opts::strict_hash_verification(false);
     git2::opts::enable_caching(false);
-    store::refuse_if_interrupted(ctx)?;
+    locked.refuse_if_interrupted()?;
     let repo = &ctx.repo;
     let head = checks::head(repo)?;
     checks::clean(repo)?;
@@ -109,14 +108,14 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
 
     let scratch = tempfile::Builder::new()
         .prefix("prepare-")
-        .tempdir_in(ctx.tmp_dir()?)
+        .tempdir_in(locked.tmp_dir()?)
         .map_err(|e| Failure::internal("cannot create a scratch directory", e))?;
     // Built under .git/procoder/tmp, not beside the output: a crash must not leave a stray
     // file in the work tree (the next prepare would refuse it as untracked).
     let tmp_zip = tempfile::Builder::new()
         .prefix("task-")
         .suffix(".zip")
-        .tempfile_in(ctx.tmp_dir()?)
+        .tempfile_in(locked.tmp_dir()?)
         .map_err(|e| Failure::internal("cannot create the task package", e))?;
     if !out_dir.is_dir() {
         return Err(Failure::internal(
@@ -153,22 +152,23 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     // Each step is logged once done; after a crash, status shows the exchange as preparing
     // and abort removes what the log says exists.
     rollback.record = Some(ctx.exchange_dir(&id));
-    store::write_exchange(ctx, &exchange)?;
+    locked.write_exchange(&exchange)?;
+    let mut journal = locked.journal(&id)?;
     let begin = Entry::Begin {
         task_ref: task_ref.clone(),
         base_oid: from_git(head.oid),
         package: output.display().to_string(),
     };
-    store::append(ctx, &id, begin)?;
+    journal.append(begin)?;
     repo.reference(&task_ref, head.oid, false, "procoder prepare: task branch")
         .map_err(|e| Failure::internal(format!("cannot create {task_ref}"), e))?;
     rollback.branch = Some((task_ref.clone(), head.oid));
-    store::append(ctx, &id, Entry::BranchCreated)?;
+    journal.append(Entry::BranchCreated)?;
     place_package(tmp_zip, &output)?;
     rollback.zip = Some(output.clone());
-    store::append(ctx, &id, Entry::PackageWritten)?;
+    journal.append(Entry::PackageWritten)?;
     exclude_package(ctx, &output)?;
-    store::append(ctx, &id, Entry::Prepared)?;
+    journal.append(Entry::Prepared)?;
     rollback.disarm();
 
     let warnings = warnings(&stats, package_bytes, opts.depth);

@@ -4,9 +4,9 @@ use super::{error_json, failure_text, human_age, human_bytes, paint};
 use crate::apply::recover::{Direction, Outcome as RecoverOutcome};
 use crate::apply::Outcome as ApplyOutcome;
 use crate::helper::{Helper, Linkage};
+use crate::journal::State;
 use crate::prepare::Outcome as PrepareOutcome;
 use crate::status::Row;
-use crate::store::State;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
