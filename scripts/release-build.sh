@@ -54,12 +54,15 @@ fi
 chmod 0755 "$out/procoder-return"
 
 echo "==> building procoder ($target) with the helper embedded" >&2
-# The host's build goes to target/release, shared with the demo's and the benchmarks'.
-target_args=() built="$target_dir/release"
-if [ "$target" != "$host" ]; then
+# Linux builds link glibc statically too, so one binary runs on every distribution (a glibc
+# newer than the user's would otherwise refuse to load). --target keeps that flag off build
+# scripts. Other hosts link their system libraries as usual.
+rustflags="" target_args=() built="$target_dir/release"
+case "$target" in *-linux-gnu) rustflags="-C target-feature=+crt-static" ;; esac
+if [ "$target" != "$host" ] || [ -n "$rustflags" ]; then
     target_args=(--target "$target") built="$target_dir/$target/release"
 fi
-PROCODER_EMBED_HELPER="$out/procoder-return" \
+RUSTFLAGS="$rustflags" PROCODER_EMBED_HELPER="$out/procoder-return" \
     cargo build --locked --quiet --manifest-path "$root/Cargo.toml" --release \
     "${target_args[@]}" -p procoder --bin procoder
 exe=""

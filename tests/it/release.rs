@@ -77,6 +77,13 @@ fn round_trip(exe: &Path) -> (TestRepo, Prepared) {
     (local, prepared)
 }
 
+/// `procoder --version --json` of `exe`.
+fn version_json(exe: &Path) -> serde_json::Value {
+    let out = run(exe, Path::new("/"), &["--version", "--json"]);
+    assert_success(&out, "procoder --version --json");
+    json_stdout(&out)
+}
+
 fn prepared_from(out: &std::process::Output) -> Prepared {
     let json = json_stdout(out);
     let s = |k: &str| json[k].as_str().expect(k).to_owned();
@@ -120,9 +127,7 @@ fn embedded_helper_prepares_alone_and_round_trips() {
     let (_tmp, exe) = lone_procoder();
     let helper_sum = sha256(&dist("procoder-return"));
 
-    let out = run(&exe, Path::new("/"), &["--version", "--json"]);
-    assert_success(&out, "procoder --version --json");
-    let v = json_stdout(&out);
+    let v = version_json(&exe);
     assert_eq!(v["helper"]["origin"], "embedded", "{v}");
     assert_eq!(v["helper"]["sha256"], helper_sum.as_str(), "{v}");
     assert_eq!(v["helper"]["linkage"], "static", "{v}");
@@ -230,7 +235,7 @@ fn npm_packages_install_offline_and_round_trip() {
         "npm put no procoder command in {}",
         prefix.join("bin").display()
     );
-    let v = json_stdout(&run(&exe, Path::new("/"), &["--version", "--json"]));
+    let v = version_json(&exe);
     assert_eq!(v["helper"]["origin"], "embedded", "{v}");
     round_trip(&exe);
 
@@ -340,4 +345,91 @@ fn package_entries_do_not_depend_on_umask_or_file_modes() {
         0o120000,
         "a symlink"
     );
+}
+
+/// The workspace root, from target/dist.
+fn workspace() -> PathBuf {
+    dist("procoder")
+        .ancestors()
+        .nth(3)
+        .expect("target/dist/procoder sits three levels below the workspace")
+        .to_path_buf()
+}
+
+#[test]
+fn installer_checks_the_release_sum_and_installs() {
+    let tmp = TempDir::new().expect("tmp");
+    let rel = tmp.path().join("release");
+    let script = |name: &str| workspace().join("scripts").join(name);
+    let dist_dir = dist("procoder").parent().expect("dist").to_path_buf();
+    let version = version_json(&dist("procoder"))["version"]
+        .as_str()
+        .expect("a version")
+        .to_owned();
+    let out = Command::new(script("package-archive.sh"))
+        .arg(&dist_dir)
+        .arg(&rel)
+        .args(["--target", "x86_64-unknown-linux-gnu"])
+        .output()
+        .expect("package-archive.sh runs");
+    assert_success(&out, "package-archive.sh");
+    let out = Command::new(script("release-publish.sh"))
+        .arg(&rel)
+        .arg(format!("v{version}"))
+        .args(["example/procoder", "--dry-run"])
+        .output()
+        .expect("release-publish.sh runs");
+    assert_success(&out, "release-publish.sh --dry-run");
+    assert!(
+        stdout(&out).contains("would run: gh release create"),
+        "{}",
+        stdout(&out)
+    );
+    let installer = rel.join("install.sh");
+    let text = std::fs::read_to_string(&installer).expect("the rendered installer");
+    assert!(
+        text.contains("repo=\"example/procoder\"") && !text.contains("@VERSION@"),
+        "the installer has the repository and version filled in"
+    );
+    let out = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&rel)
+        .output()
+        .expect("sha256sum runs");
+    assert_success(&out, "sha256sum -c SHA256SUMS");
+
+    let install = |dest: &Path| {
+        Command::new("sh")
+            .arg(&installer)
+            .env("PROCODER_DOWNLOAD_URL", format!("file://{}", rel.display()))
+            .env("PROCODER_INSTALL_DIR", dest)
+            .output()
+            .expect("sh runs")
+    };
+    let dest = tmp.path().join("bin");
+    let out = install(&dest);
+    assert_success(&out, "install.sh");
+    let v = version_json(&dest.join("procoder"));
+    assert_eq!(v["helper"]["origin"], "embedded", "{v}");
+    assert_eq!(sha256(&dest.join("procoder")), sha256(&dist("procoder")));
+
+    // A download whose sum does not match installs nothing.
+    let sums = std::fs::read_to_string(rel.join("SHA256SUMS")).expect("sums");
+    let archive = format!("procoder-{version}-x86_64-unknown-linux-gnu.tar.gz");
+    let forged: String = sums
+        .lines()
+        .map(|l| {
+            if l.ends_with(&archive) {
+                format!("{} {archive}\n", "0".repeat(64))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(rel.join("SHA256SUMS"), forged).expect("forge the sums");
+    let other = tmp.path().join("other-bin");
+    let out = install(&other);
+    assert!(!out.status.success(), "a wrong sum must fail the install");
+    assert!(stderr(&out).contains("not installed"), "{}", stderr(&out));
+    assert!(!other.join("procoder").exists(), "nothing installed");
 }
