@@ -45,10 +45,11 @@ if [ -z "$helper" ]; then
     CFLAGS_x86_64_unknown_linux_gnu="-Oz -fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none" \
         cargo build --locked --quiet --manifest-path "$root/Cargo.toml" --profile helper \
         --target "$helper_target" -p procoder --bin procoder-return
-    cp "$target_dir/$helper_target/helper/procoder-return" "$out/procoder-return"
+    # -p keeps the build's time: a new one would rebuild procoder (build.rs watches the file).
+    cp -p "$target_dir/$helper_target/helper/procoder-return" "$out/procoder-return"
     helper="$out/procoder-return"
 elif [ "$(cd "$(dirname "$helper")" && pwd)/$(basename "$helper")" != "$out/procoder-return" ]; then
-    cp "$helper" "$out/procoder-return"
+    cp -p "$helper" "$out/procoder-return"
     helper="$out/procoder-return"
 fi
 chmod 0755 "$out/procoder-return"
