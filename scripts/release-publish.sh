@@ -26,8 +26,9 @@ for f in install.sh install.ps1; do
     sed -e "s|@REPO@|$repo|g" -e "s|@VERSION@|$version|g" "$root/scripts/$f" >"$out/$f"
 done
 chmod 0755 "$out/install.sh"
-(cd "$out" && rm -f SHA256SUMS && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort |
-    while read -r f; do sha256sum "$f"; done >SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+# Listed before the sums file exists, so it never sums itself.
+(cd "$out" && rm -f SHA256SUMS && files=$(find . -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort) &&
+    for f in $files; do sha256sum "$f"; done >SHA256SUMS)
 echo "$out/SHA256SUMS: $(wc -l <"$out/SHA256SUMS") files"
 
 run() {
