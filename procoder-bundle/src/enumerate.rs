@@ -4,7 +4,7 @@
 //! blobs are never read, only named by the trees that hold them.
 
 use crate::git_err;
-use crate::tree::Kind;
+use crate::lex::{self, Kind};
 use procoder_manifest::{Failure, Result};
 use std::collections::HashSet;
 
@@ -53,7 +53,7 @@ pub fn reachable(
                 out.objects.remove(&oid);
                 trees.push(oid);
             }
-            git2::ObjectType::Tag => others.push(tag_target(oid, obj.data())?),
+            git2::ObjectType::Tag => others.push(hex(oid, lex::tag_target(obj.data()))?),
             _ => {}
         }
     }
@@ -81,19 +81,18 @@ pub fn reachable(
         let obj = odb
             .read(oid)
             .map_err(git_err(format!("cannot read commit {oid}")))?;
-        let (tree, parents) = commit_links(oid, obj.data())?;
-        trees.push(tree);
-        if level >= limit {
-            if !parents.is_empty() {
-                out.shallow.push(oid);
+        let links = lex::commit_links(obj.data());
+        trees.push(hex(oid, links.tree())?);
+        let mut has_parents = false;
+        for parent in links.parents() {
+            let parent = hex(oid, Some(parent))?;
+            has_parents = true;
+            if level < limit && !out.objects.contains(&parent) {
+                queue.push_back((parent, level + 1));
             }
-        } else {
-            queue.extend(
-                parents
-                    .into_iter()
-                    .filter(|p| !out.objects.contains(p))
-                    .map(|p| (p, level + 1)),
-            );
+        }
+        if level >= limit && has_parents {
+            out.shallow.push(oid);
         }
         while let Some(tree) = trees.pop() {
             if !out.objects.insert(tree) {
@@ -102,17 +101,16 @@ pub fn reachable(
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            let entries = crate::tree::entries(obj.data())
-                .ok_or_else(|| malformed(tree, "truncated tree"))?;
-            for (kind, _, child) in entries {
-                match kind {
+            for entry in lex::tree_entries(obj.data()) {
+                let entry = entry.map_err(|_| malformed(tree, "truncated tree"))?;
+                match entry.kind() {
                     Kind::Tree => {
-                        if !out.objects.contains(&child) {
-                            trees.push(child);
+                        if !out.objects.contains(&entry.oid) {
+                            trees.push(entry.oid);
                         }
                     }
                     Kind::Blob => {
-                        out.objects.insert(child);
+                        out.objects.insert(entry.oid);
                     }
                     Kind::Gitlink => {}
                 }
@@ -132,31 +130,10 @@ fn malformed(oid: git2::Oid, what: &str) -> Failure {
     )
 }
 
-fn hex(oid: git2::Oid, bytes: Option<&[u8]>) -> Result<git2::Oid> {
-    bytes
-        .and_then(|b| std::str::from_utf8(b.get(..40)?).ok())
-        .and_then(|s| git2::Oid::from_str(s).ok())
+/// An id named by one of our own commits or tags: its first 40 bytes as hex of either case.
+/// Anything else means the repository is corrupt.
+fn hex(oid: git2::Oid, digits: Option<&[u8]>) -> Result<git2::Oid> {
+    digits
+        .and_then(|h| lex::hex_id(h.get(..40)?))
         .ok_or_else(|| malformed(oid, "bad object id"))
-}
-
-fn commit_links(oid: git2::Oid, data: &[u8]) -> Result<(git2::Oid, Vec<git2::Oid>)> {
-    let mut lines = data.split(|&b| b == b'\n');
-    let tree = hex(oid, lines.next().and_then(|l| l.strip_prefix(b"tree ")))?;
-    let mut parents = Vec::new();
-    for line in lines {
-        match line.strip_prefix(b"parent ") {
-            Some(p) => parents.push(hex(oid, Some(p))?),
-            None => break,
-        }
-    }
-    Ok((tree, parents))
-}
-
-fn tag_target(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
-    hex(
-        oid,
-        data.split(|&b| b == b'\n')
-            .next()
-            .and_then(|l| l.strip_prefix(b"object ")),
-    )
 }

@@ -12,11 +12,11 @@ mod delta;
 mod enumerate;
 mod fsck;
 mod header;
+mod lex;
 pub mod package;
 mod packcopy;
 mod progress;
 mod quarantine;
-mod tree;
 mod write;
 
 pub use enumerate::{reachable, Reachable};

@@ -7,8 +7,8 @@
 
 use crate::delta;
 use crate::header::prerequisite_of;
+use crate::lex::{self, Kind};
 use crate::packcopy::writer::PackWriter;
-use crate::tree::Kind;
 use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
 use procoder_manifest::{Failure, Result};
 use std::collections::{HashMap, HashSet};
@@ -208,11 +208,12 @@ impl<'r> Have<'r> {
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (kind, _, oid) in entries_of(tree, obj.data())? {
-                match kind {
-                    Kind::Tree => stack.push(oid),
+            for entry in lex::tree_entries(obj.data()) {
+                let entry = entry.map_err(|_| truncated(tree))?;
+                match entry.kind() {
+                    Kind::Tree => stack.push(entry.oid),
                     Kind::Blob => {
-                        self.objects.insert(oid);
+                        self.objects.insert(entry.oid);
                     }
                     Kind::Gitlink => {}
                 }
@@ -276,13 +277,14 @@ fn list_objects(
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (mode, name, oid) in entries_of(tree, obj.data())? {
-                let child = crate::tree::join(&path, name);
-                match mode {
-                    Kind::Tree => stack.push((oid, child)),
-                    Kind::Blob if !have.objects.contains(&oid) && seen.insert(oid) => {
+            for entry in lex::tree_entries(obj.data()) {
+                let entry = entry.map_err(|_| truncated(tree))?;
+                let child = join(&path, entry.name);
+                match entry.kind() {
+                    Kind::Tree => stack.push((entry.oid, child)),
+                    Kind::Blob if !have.objects.contains(&entry.oid) && seen.insert(entry.oid) => {
                         list.push(Item {
-                            oid,
+                            oid: entry.oid,
                             path: Some(child),
                         })
                     }
@@ -295,19 +297,28 @@ fn list_objects(
 }
 
 /// A tree of the sandbox's repository: a truncated one means the repository is corrupt.
-fn entries_of(tree: git2::Oid, data: &[u8]) -> Result<Vec<crate::tree::Entry<'_>>> {
-    crate::tree::entries(data).ok_or_else(|| {
-        Failure::internal(
-            format!("tree {tree} is truncated"),
-            std::io::Error::other("corrupt tree"),
-        )
-    })
+fn truncated(tree: git2::Oid) -> Failure {
+    Failure::internal(
+        format!("tree {tree} is truncated"),
+        std::io::Error::other("corrupt tree"),
+    )
 }
 
 fn raw(oid: git2::Oid) -> [u8; 20] {
     let mut b = [0u8; 20];
     b.copy_from_slice(&oid.as_bytes()[..20]);
     b
+}
+
+/// `dir/name`, or `name` at the root.
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(dir.len() + name.len() + 1);
+    if !dir.is_empty() {
+        p.extend_from_slice(dir);
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
 }
 
 fn type_number(kind: git2::ObjectType) -> Result<u8> {
