@@ -94,28 +94,9 @@ pub fn reachable(
         if level >= limit && has_parents {
             out.shallow.push(oid);
         }
-        while let Some(tree) = trees.pop() {
-            if !out.objects.insert(tree) {
-                continue;
-            }
-            let obj = odb
-                .read(tree)
-                .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for entry in lex::tree_entries(obj.data()) {
-                let entry = entry.map_err(|_| malformed(tree, "truncated tree"))?;
-                match entry.kind() {
-                    Kind::Tree => {
-                        if !out.objects.contains(&entry.oid) {
-                            trees.push(entry.oid);
-                        }
-                    }
-                    Kind::Blob => {
-                        out.objects.insert(entry.oid);
-                    }
-                    Kind::Gitlink => {}
-                }
-            }
-        }
+        walk_trees(&odb, &mut trees, &mut out.objects, |tree| {
+            malformed(tree, "truncated tree")
+        })?;
     }
     // A commit first met at the limit may be met again nearer a tip only in a depth-first
     // walk; breadth first, the first meeting is the nearest, so `shallow` is final here.
@@ -128,6 +109,40 @@ fn malformed(oid: git2::Oid, what: &str) -> Failure {
         format!("object {oid} is malformed: {what}"),
         std::io::Error::other("malformed object"),
     )
+}
+
+/// Adds to `objects` every tree on `stack` and every tree and blob below them, emptying
+/// `stack`; a tree already in `objects` is not entered again. Gitlinks are not followed.
+/// `truncated` is the caller's error for a tree whose bytes end inside an entry.
+pub(crate) fn walk_trees(
+    odb: &git2::Odb<'_>,
+    stack: &mut Vec<git2::Oid>,
+    objects: &mut HashSet<git2::Oid>,
+    truncated: impl Fn(git2::Oid) -> Failure,
+) -> Result<()> {
+    while let Some(tree) = stack.pop() {
+        if !objects.insert(tree) {
+            continue;
+        }
+        let obj = odb
+            .read(tree)
+            .map_err(git_err(format!("cannot read tree {tree}")))?;
+        for entry in lex::tree_entries(obj.data()) {
+            let entry = entry.map_err(|_| truncated(tree))?;
+            match entry.kind() {
+                Kind::Tree => {
+                    if !objects.contains(&entry.oid) {
+                        stack.push(entry.oid);
+                    }
+                }
+                Kind::Blob => {
+                    objects.insert(entry.oid);
+                }
+                Kind::Gitlink => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An id named by one of our own commits or tags: its first 40 bytes as hex of either case.

@@ -9,7 +9,7 @@ use crate::delta;
 use crate::header::prerequisite_of;
 use crate::lex::{self, Kind};
 use crate::packcopy::writer::PackWriter;
-use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
+use crate::{enumerate, from_git, git_err, io_err, BundleHeader, Phase, Progress};
 use procoder_manifest::{Failure, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -200,26 +200,7 @@ impl<'r> Have<'r> {
 
     /// Adds every object of the tree `root` to what the receiver has.
     fn add_tree(&mut self, odb: &git2::Odb<'_>, root: git2::Oid) -> Result<()> {
-        let mut stack = vec![root];
-        while let Some(tree) = stack.pop() {
-            if !self.objects.insert(tree) {
-                continue;
-            }
-            let obj = odb
-                .read(tree)
-                .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for entry in lex::tree_entries(obj.data()) {
-                let entry = entry.map_err(|_| truncated(tree))?;
-                match entry.kind() {
-                    Kind::Tree => stack.push(entry.oid),
-                    Kind::Blob => {
-                        self.objects.insert(entry.oid);
-                    }
-                    Kind::Gitlink => {}
-                }
-            }
-        }
-        Ok(())
+        enumerate::walk_trees(odb, &mut vec![root], &mut self.objects, truncated)
     }
 }
 
