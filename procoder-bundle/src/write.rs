@@ -137,7 +137,7 @@ pub fn write_bundle<W: Write + ?Sized>(
                         )
                         .map_err(io)?,
                     None => pack
-                        .ref_delta_header(d.len() as u64, &raw(base))
+                        .ref_delta_header(d.len() as u64, from_git(base).as_bytes())
                         .map_err(io)?,
                 }
                 pack.data(&deflate(&d)?).map_err(io)?;
@@ -151,7 +151,7 @@ pub fn write_bundle<W: Write + ?Sized>(
                 0
             }
         };
-        pack.end(raw(item.oid), start);
+        pack.end(*from_git(item.oid).as_bytes(), start);
         offsets.insert(item.oid, start);
         if obj.kind() == git2::ObjectType::Commit {
             last_commit = Some((item.oid, depth));
@@ -283,12 +283,6 @@ fn truncated(tree: git2::Oid) -> Failure {
         format!("tree {tree} is truncated"),
         std::io::Error::other("corrupt tree"),
     )
-}
-
-fn raw(oid: git2::Oid) -> [u8; 20] {
-    let mut b = [0u8; 20];
-    b.copy_from_slice(&oid.as_bytes()[..20]);
-    b
 }
 
 /// `dir/name`, or `name` at the root.

@@ -7,7 +7,7 @@
 mod idx;
 pub(crate) mod writer;
 
-use crate::{enumerate, git_err, io_err, Phase, Progress};
+use crate::{enumerate, from_git, git_err, io_err, Phase, Progress};
 use idx::PackIndex;
 use procoder_manifest::{Failure, Result};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -143,7 +143,7 @@ pub fn write_export_pack(
                     copy_exact(&mut reader, &mut out, len)
                         .map_err(io_err(format!("cannot copy from {}", pack_path.display())))?;
                     pos += len;
-                    out.end(raw(&entry.oid), start);
+                    out.end(*from_git(entry.oid).as_bytes(), start);
                     copied += 1;
                     start
                 }
@@ -184,12 +184,6 @@ pub fn write_export_pack(
         copied,
         shallow,
     })
-}
-
-fn raw(oid: &git2::Oid) -> [u8; 20] {
-    let mut b = [0u8; 20];
-    b.copy_from_slice(&oid.as_bytes()[..20]);
-    b
 }
 
 /// Packs of the repository and of its alternates, each with a readable v2 index.
@@ -356,6 +350,6 @@ fn write_whole<W: Write>(
     out.header(kind, obj.len() as u64, None)
         .and_then(|()| out.data(&data))
         .map_err(io_err("cannot write the export pack"))?;
-    out.end(raw(&id), start);
+    out.end(*from_git(id).as_bytes(), start);
     Ok(start)
 }
