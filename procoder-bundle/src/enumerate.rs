@@ -30,9 +30,7 @@ pub fn reachable(
     depth: Option<u32>,
     progress: &mut dyn crate::Progress,
 ) -> Result<Reachable> {
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = crate::odb(repo)?;
     let mut out = Reachable::default();
     let mut commits = Vec::new();
     let mut trees = Vec::new();

@@ -3,7 +3,7 @@
 //! repository only through [`Quarantine::promote`]; dropping it removes everything.
 
 use crate::lex::{self, Kind};
-use crate::{git_err, io_err, verify_failed, BundleHeader, Phase, Progress};
+use crate::{git_err, io_err, missing, verify_failed, BundleHeader, Phase, Progress};
 use procoder_manifest::Result;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -61,9 +61,7 @@ impl Quarantine {
         pack: &mut R,
         progress: &mut dyn Progress,
     ) -> Result<()> {
-        let odb = repo
-            .odb()
-            .map_err(git_err("cannot open the object database"))?;
+        let odb = crate::odb(repo)?;
         // verify=false: libgit2's connectivity check expects every tree entry's object,
         // gitlinks included (libgit2 1.9 indexer.c, check_object_connectivity), so any return
         // whose new trees hold a submodule failed with "packfile is missing 1 objects"; it
@@ -116,12 +114,8 @@ impl Quarantine {
     /// unchecked and made `git fsck --strict` fail there: such a pack is refused.
     fn check_reachability(&self, repo: &git2::Repository, header: &BundleHeader) -> Result<()> {
         let view = self.view(repo)?;
-        let main = repo
-            .odb()
-            .map_err(git_err("cannot open the object database"))?;
-        let odb = view
-            .odb()
-            .map_err(git_err("cannot open the object database"))?;
+        let main = crate::odb(repo)?;
+        let odb = crate::odb(&view)?;
         let mut reached = std::collections::HashSet::new();
         let mut trees = Vec::new();
         let mut todo: Vec<git2::Oid> = header.refs.iter().map(|(_, o)| crate::to_git(*o)).collect();
@@ -129,12 +123,9 @@ impl Quarantine {
             if main.exists(oid) || !reached.insert(oid) {
                 continue;
             }
-            let raw = odb.read(oid).map_err(|e| {
-                verify_failed(format!(
-                    "the bundle's history is incomplete: commit {oid} is missing"
-                ))
-                .detail(e.message().to_owned())
-            })?;
+            let raw = odb.read(oid).map_err(missing(|| {
+                format!("the bundle's history is incomplete: commit {oid} is missing")
+            }))?;
             if raw.kind() != git2::ObjectType::Commit {
                 return Err(verify_failed(format!(
                     "the bundle's history is incomplete: {oid} is a {}, not a commit",

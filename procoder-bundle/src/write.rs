@@ -39,9 +39,7 @@ pub fn write_bundle<W: Write + ?Sized>(
     out: &mut W,
     progress: &mut dyn Progress,
 ) -> Result<BundleStats> {
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = crate::odb(repo)?;
     let mut header = BundleHeader {
         version: crate::BundleVersion::V2,
         prerequisites: Vec::new(),

@@ -4,7 +4,7 @@
 //! Objects the repository already had are trusted and not re-read.
 
 use crate::lex::{self, Truncated};
-use crate::{git_err, verify_failed};
+use crate::{git_err, missing};
 use procoder_manifest::{ErrorCode, Failure, Result};
 use std::collections::HashSet;
 
@@ -25,12 +25,8 @@ pub fn check_new_objects(
     tips: &[git2::Oid],
     base: git2::Oid,
 ) -> Result<usize> {
-    let main_odb = main
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
-    let odb = view
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let main_odb = crate::odb(main)?;
+    let odb = crate::odb(view)?;
     // Commits are walked from their raw bytes, not with libgit2's revwalk: a commit libgit2
     // cannot parse must be reported as UNSAFE_OBJECT, not as a broken history. The walk stops
     // at commits the repository already has (they and their ancestors are trusted).
@@ -52,12 +48,9 @@ pub fn check_new_objects(
         {
             continue;
         }
-        let raw = odb.read(commit).map_err(|e| {
-            verify_failed(format!(
-                "commit {commit} is missing: the returned history is incomplete"
-            ))
-            .detail(e.message().to_owned())
-        })?;
+        let raw = odb.read(commit).map_err(missing(|| {
+            format!("commit {commit} is missing: the returned history is incomplete")
+        }))?;
         if raw.kind() != git2::ObjectType::Commit {
             return Err(unsafe_object(commit, "", "is not a commit"));
         }
@@ -86,10 +79,9 @@ pub fn check_new_objects(
             }
             continue;
         }
-        let raw = odb.read(tree).map_err(|e| {
-            verify_failed(format!("tree {tree} ({}) is missing", display(&path)))
-                .detail(e.message().to_owned())
-        })?;
+        let raw = odb.read(tree).map_err(missing(|| {
+            format!("tree {tree} ({}) is missing", display(&path))
+        }))?;
         if raw.kind() != git2::ObjectType::Tree {
             return Err(unsafe_object(tree, &path, "is not a tree"));
         }
@@ -109,14 +101,9 @@ pub fn check_new_objects(
                     // The type is checked for objects the repository already has too: a
                     // new tree may name an old tree or commit as a file.
                     if seen_blobs.insert(entry.oid) {
-                        let (_, kind) = odb.read_header(entry.oid).map_err(|e| {
-                            verify_failed(format!(
-                                "blob {} ({}) is missing",
-                                entry.oid,
-                                display(&child)
-                            ))
-                            .detail(e.message().to_owned())
-                        })?;
+                        let (_, kind) = odb.read_header(entry.oid).map_err(missing(|| {
+                            format!("blob {} ({}) is missing", entry.oid, display(&child))
+                        }))?;
                         if kind != git2::ObjectType::Blob {
                             return Err(unsafe_object(entry.oid, &child, "is not a blob"));
                         }

@@ -63,9 +63,7 @@ pub fn write_export_pack(
     let file = std::fs::File::create(&tmp_path).map_err(io_err("cannot create the export pack"))?;
     let mut out = PackWriter::new(BufWriter::with_capacity(1 << 20, file), count)
         .map_err(io_err("cannot write the export pack"))?;
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = crate::odb(repo)?;
     let mut copied = 0usize;
     let odb_sizes = &odb;
     // Bytes to copy, known from the source indexes; loose objects add a little on top.
