@@ -24,12 +24,14 @@ pub struct Reachable {
 /// Gitlinks (submodule commits) are not followed: their objects live in another repository.
 /// With `depth` N, only commits within N of a tip are taken (a tip is at depth 1), as
 /// `git clone --depth N` takes them: breadth first, so a commit gets its smallest depth.
+/// This is the export's counting phase, reported to `progress` as such.
 pub fn reachable(
     repo: &git2::Repository,
     tips: &[git2::Oid],
     depth: Option<u32>,
     progress: &mut dyn crate::Progress,
 ) -> Result<Reachable> {
+    progress.phase(crate::Phase::Counting, None);
     let odb = crate::odb(repo)?;
     let mut out = Reachable::default();
     let mut commits = Vec::new();

@@ -7,9 +7,10 @@
 mod idx;
 pub(crate) mod writer;
 
-use crate::{enumerate, from_git, git_err, io_err, Phase, Progress};
+use crate::{from_git, git_err, io_err, Phase, Progress};
 use idx::PackIndex;
 use procoder_manifest::{Failure, Result};
+use std::collections::HashSet;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use writer::{PackWriter, OBJ_OFS_DELTA, OBJ_REF_DELTA};
@@ -25,25 +26,20 @@ pub struct ExportPack {
     pub objects: usize,
     /// Of those, entries copied as they were (deltas included).
     pub copied: usize,
-    /// Commits whose parents were left out by a depth limit (the export's `.git/shallow`).
-    pub shallow: Vec<git2::Oid>,
 }
 
-/// Packs every object reachable from `tips` (within `depth` commits of each, when given) into
-/// `dir`, copying pack entries where it can.
+/// Packs `objects` (what [`reachable`](crate::reachable) found) into `dir`, copying pack
+/// entries where it can. Which objects to export is the walk's to say, with its depth limit
+/// and shallow commits; this only packs them.
 pub fn write_export_pack(
     repo: &git2::Repository,
-    tips: &[git2::Oid],
-    depth: Option<u32>,
+    objects: HashSet<git2::Oid>,
     dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<ExportPack> {
-    progress.phase(Phase::Counting, None);
-    // `remaining` starts as every reachable object; each is taken by the first pack holding it,
-    // and what is left at the end (loose objects) is written whole.
-    let found = enumerate::reachable(repo, tips, depth, progress)?;
-    let shallow = found.shallow;
-    let mut remaining = found.objects;
+    // `remaining` starts as every object to export; each is taken by the first pack holding
+    // it, and what is left at the end (loose objects) is written whole.
+    let mut remaining = objects;
     let count = u32::try_from(remaining.len())
         .map_err(|e| Failure::internal("too many objects for one pack", e))?;
     let mut plans: Vec<(PathBuf, PackIndex, Vec<bool>)> = Vec::new();
@@ -180,7 +176,6 @@ pub fn write_export_pack(
         idx,
         objects,
         copied,
-        shallow,
     })
 }
 
