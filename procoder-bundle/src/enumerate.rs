@@ -4,7 +4,7 @@
 //! blobs are never read, only named by the trees that hold them.
 
 use crate::git_err;
-use crate::tree::Kind;
+use crate::lex::{self, Kind};
 use procoder_manifest::{Failure, Result};
 use std::collections::HashSet;
 
@@ -24,15 +24,15 @@ pub struct Reachable {
 /// Gitlinks (submodule commits) are not followed: their objects live in another repository.
 /// With `depth` N, only commits within N of a tip are taken (a tip is at depth 1), as
 /// `git clone --depth N` takes them: breadth first, so a commit gets its smallest depth.
+/// This is the export's counting phase, reported to `progress` as such.
 pub fn reachable(
     repo: &git2::Repository,
     tips: &[git2::Oid],
     depth: Option<u32>,
     progress: &mut dyn crate::Progress,
 ) -> Result<Reachable> {
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    progress.phase(crate::Phase::Counting, None);
+    let odb = crate::odb(repo)?;
     let mut out = Reachable::default();
     let mut commits = Vec::new();
     let mut trees = Vec::new();
@@ -53,7 +53,7 @@ pub fn reachable(
                 out.objects.remove(&oid);
                 trees.push(oid);
             }
-            git2::ObjectType::Tag => others.push(tag_target(oid, obj.data())?),
+            git2::ObjectType::Tag => others.push(hex(oid, lex::tag_target(obj.data()))?),
             _ => {}
         }
     }
@@ -81,43 +81,22 @@ pub fn reachable(
         let obj = odb
             .read(oid)
             .map_err(git_err(format!("cannot read commit {oid}")))?;
-        let (tree, parents) = commit_links(oid, obj.data())?;
-        trees.push(tree);
-        if level >= limit {
-            if !parents.is_empty() {
-                out.shallow.push(oid);
-            }
-        } else {
-            queue.extend(
-                parents
-                    .into_iter()
-                    .filter(|p| !out.objects.contains(p))
-                    .map(|p| (p, level + 1)),
-            );
-        }
-        while let Some(tree) = trees.pop() {
-            if !out.objects.insert(tree) {
-                continue;
-            }
-            let obj = odb
-                .read(tree)
-                .map_err(git_err(format!("cannot read tree {tree}")))?;
-            let entries = crate::tree::entries(obj.data())
-                .ok_or_else(|| malformed(tree, "truncated tree"))?;
-            for (kind, _, child) in entries {
-                match kind {
-                    Kind::Tree => {
-                        if !out.objects.contains(&child) {
-                            trees.push(child);
-                        }
-                    }
-                    Kind::Blob => {
-                        out.objects.insert(child);
-                    }
-                    Kind::Gitlink => {}
-                }
+        let links = lex::commit_links(obj.data());
+        trees.push(hex(oid, links.tree())?);
+        let mut has_parents = false;
+        for parent in links.parents() {
+            let parent = hex(oid, Some(parent))?;
+            has_parents = true;
+            if level < limit && !out.objects.contains(&parent) {
+                queue.push_back((parent, level + 1));
             }
         }
+        if level >= limit && has_parents {
+            out.shallow.push(oid);
+        }
+        walk_trees(&odb, &mut trees, &mut out.objects, |tree| {
+            malformed(tree, "truncated tree")
+        })?;
     }
     // A commit first met at the limit may be met again nearer a tip only in a depth-first
     // walk; breadth first, the first meeting is the nearest, so `shallow` is final here.
@@ -132,31 +111,44 @@ fn malformed(oid: git2::Oid, what: &str) -> Failure {
     )
 }
 
-fn hex(oid: git2::Oid, bytes: Option<&[u8]>) -> Result<git2::Oid> {
-    bytes
-        .and_then(|b| std::str::from_utf8(b.get(..40)?).ok())
-        .and_then(|s| git2::Oid::from_str(s).ok())
-        .ok_or_else(|| malformed(oid, "bad object id"))
-}
-
-fn commit_links(oid: git2::Oid, data: &[u8]) -> Result<(git2::Oid, Vec<git2::Oid>)> {
-    let mut lines = data.split(|&b| b == b'\n');
-    let tree = hex(oid, lines.next().and_then(|l| l.strip_prefix(b"tree ")))?;
-    let mut parents = Vec::new();
-    for line in lines {
-        match line.strip_prefix(b"parent ") {
-            Some(p) => parents.push(hex(oid, Some(p))?),
-            None => break,
+/// Adds to `objects` every tree on `stack` and every tree and blob below them, emptying
+/// `stack`; a tree already in `objects` is not entered again. Gitlinks are not followed.
+/// `truncated` is the caller's error for a tree whose bytes end inside an entry.
+pub(crate) fn walk_trees(
+    odb: &git2::Odb<'_>,
+    stack: &mut Vec<git2::Oid>,
+    objects: &mut HashSet<git2::Oid>,
+    truncated: impl Fn(git2::Oid) -> Failure,
+) -> Result<()> {
+    while let Some(tree) = stack.pop() {
+        if !objects.insert(tree) {
+            continue;
+        }
+        let obj = odb
+            .read(tree)
+            .map_err(git_err(format!("cannot read tree {tree}")))?;
+        for entry in lex::tree_entries(obj.data()) {
+            let entry = entry.map_err(|_| truncated(tree))?;
+            match entry.kind() {
+                Kind::Tree => {
+                    if !objects.contains(&entry.oid) {
+                        stack.push(entry.oid);
+                    }
+                }
+                Kind::Blob => {
+                    objects.insert(entry.oid);
+                }
+                Kind::Gitlink => {}
+            }
         }
     }
-    Ok((tree, parents))
+    Ok(())
 }
 
-fn tag_target(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
-    hex(
-        oid,
-        data.split(|&b| b == b'\n')
-            .next()
-            .and_then(|l| l.strip_prefix(b"object ")),
-    )
+/// An id named by one of our own commits or tags: its first 40 bytes as hex of either case.
+/// Anything else means the repository is corrupt.
+fn hex(oid: git2::Oid, digits: Option<&[u8]>) -> Result<git2::Oid> {
+    digits
+        .and_then(|h| lex::hex_id(h.get(..40)?))
+        .ok_or_else(|| malformed(oid, "bad object id"))
 }

@@ -13,11 +13,11 @@ mod enumerate;
 mod fsck;
 mod header;
 pub mod host;
+mod lex;
 pub mod package;
 mod packcopy;
 mod progress;
 mod quarantine;
-mod tree;
 mod write;
 
 pub use enumerate::{reachable, Reachable};
@@ -42,6 +42,12 @@ pub fn from_git(oid: git2::Oid) -> ObjectId {
     ObjectId::from_bytes(bytes)
 }
 
+/// The object database of `repo` (or of a quarantine's view of it).
+pub(crate) fn odb(repo: &git2::Repository) -> procoder_manifest::Result<git2::Odb<'_>> {
+    repo.odb()
+        .map_err(git_err("cannot open the object database"))
+}
+
 /// Wraps an unexpected libgit2 error as `INTERNAL` with what was being done.
 pub(crate) fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Failure {
     let context = context.into();
@@ -57,4 +63,10 @@ pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) 
 /// `BUNDLE_VERIFY_FAILED` with a message.
 pub(crate) fn verify_failed(message: impl Into<String>) -> Failure {
     Failure::new(ErrorCode::BundleVerifyFailed, message)
+}
+
+/// `BUNDLE_VERIFY_FAILED` for an object the bundle should have brought, with libgit2's word
+/// in the details. The message is made only on failure: the walks read every new object.
+pub(crate) fn missing(message: impl FnOnce() -> String) -> impl FnOnce(git2::Error) -> Failure {
+    move |e| verify_failed(message()).detail(e.message().to_owned())
 }

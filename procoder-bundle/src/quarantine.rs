@@ -2,7 +2,8 @@
 //! uses. Its objects are visible to checks through a separate repository handle and join the
 //! repository only through [`Quarantine::promote`]; dropping it removes everything.
 
-use crate::{git_err, io_err, verify_failed, BundleHeader, Phase, Progress};
+use crate::lex::{self, Kind};
+use crate::{git_err, io_err, missing, verify_failed, BundleHeader, Phase, Progress};
 use procoder_manifest::Result;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -60,9 +61,7 @@ impl Quarantine {
         pack: &mut R,
         progress: &mut dyn Progress,
     ) -> Result<()> {
-        let odb = repo
-            .odb()
-            .map_err(git_err("cannot open the object database"))?;
+        let odb = crate::odb(repo)?;
         // verify=false: libgit2's connectivity check expects every tree entry's object,
         // gitlinks included (libgit2 1.9 indexer.c, check_object_connectivity), so any return
         // whose new trees hold a submodule failed with "packfile is missing 1 objects"; it
@@ -115,12 +114,8 @@ impl Quarantine {
     /// unchecked and made `git fsck --strict` fail there: such a pack is refused.
     fn check_reachability(&self, repo: &git2::Repository, header: &BundleHeader) -> Result<()> {
         let view = self.view(repo)?;
-        let main = repo
-            .odb()
-            .map_err(git_err("cannot open the object database"))?;
-        let odb = view
-            .odb()
-            .map_err(git_err("cannot open the object database"))?;
+        let main = crate::odb(repo)?;
+        let odb = crate::odb(&view)?;
         let mut reached = std::collections::HashSet::new();
         let mut trees = Vec::new();
         let mut todo: Vec<git2::Oid> = header.refs.iter().map(|(_, o)| crate::to_git(*o)).collect();
@@ -128,30 +123,18 @@ impl Quarantine {
             if main.exists(oid) || !reached.insert(oid) {
                 continue;
             }
-            let raw = odb.read(oid).map_err(|e| {
-                verify_failed(format!(
-                    "the bundle's history is incomplete: commit {oid} is missing"
-                ))
-                .detail(e.message().to_owned())
-            })?;
+            let raw = odb.read(oid).map_err(missing(|| {
+                format!("the bundle's history is incomplete: commit {oid} is missing")
+            }))?;
             if raw.kind() != git2::ObjectType::Commit {
                 return Err(verify_failed(format!(
                     "the bundle's history is incomplete: {oid} is a {}, not a commit",
                     raw.kind()
                 )));
             }
-            let mut lines = raw.data().split(|&c| c == b'\n');
-            trees.extend(
-                lines
-                    .next()
-                    .and_then(|l| l.strip_prefix(b"tree "))
-                    .and_then(hex_oid),
-            );
-            todo.extend(
-                lines
-                    .map_while(|line| line.strip_prefix(b"parent "))
-                    .filter_map(hex_oid),
-            );
+            let links = lex::commit_links(raw.data());
+            trees.extend(links.tree().and_then(lex::hex_id));
+            todo.extend(links.parents().filter_map(lex::hex_id));
         }
         while let Some(tree) = trees.pop() {
             if main.exists(tree) || !reached.insert(tree) {
@@ -160,25 +143,15 @@ impl Quarantine {
             let Ok(raw) = odb.read(tree) else {
                 continue; // missing or not a tree: the fsck-level checks say which
             };
-            let mut data = raw.data();
-            while let (Some(sp), Some(nul)) = (
-                data.iter().position(|&c| c == b' '),
-                data.iter().position(|&c| c == 0),
-            ) {
-                let Some(id) = data.get(nul + 1..nul + 21) else {
-                    break;
-                };
-                let Ok(id) = git2::Oid::from_bytes(id) else {
-                    break;
-                };
-                match &data[..sp.min(nul)] {
-                    b"160000" => {}
-                    b"40000" | b"040000" => trees.push(id),
-                    _ => {
-                        reached.insert(id);
+            // What follows a truncated entry is fsck's to refuse with the tree.
+            for entry in lex::tree_entries(raw.data()).map_while(|e| e.ok()) {
+                match entry.kind() {
+                    Kind::Gitlink => {}
+                    Kind::Tree => trees.push(entry.oid),
+                    Kind::Blob => {
+                        reached.insert(entry.oid);
                     }
                 }
-                data = &data[nul + 21..];
             }
         }
         let pack_only = git2::Odb::new().map_err(git_err("cannot open the quarantine"))?;
@@ -270,12 +243,4 @@ impl Drop for Quarantine {
         let _ = std::fs::remove_dir_all(&self.root);
         let _ = self.promoted;
     }
-}
-
-fn hex_oid(hex: &[u8]) -> Option<git2::Oid> {
-    std::str::from_utf8(hex).ok().and_then(|h| {
-        (h.len() == 40)
-            .then(|| git2::Oid::from_str(h).ok())
-            .flatten()
-    })
 }

@@ -7,9 +7,9 @@
 
 use crate::delta;
 use crate::header::prerequisite_of;
+use crate::lex::{self, Kind};
 use crate::packcopy::writer::PackWriter;
-use crate::tree::Kind;
-use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
+use crate::{enumerate, from_git, git_err, io_err, BundleHeader, Phase, Progress};
 use procoder_manifest::{Failure, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -39,9 +39,7 @@ pub fn write_bundle<W: Write + ?Sized>(
     out: &mut W,
     progress: &mut dyn Progress,
 ) -> Result<BundleStats> {
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = crate::odb(repo)?;
     let mut header = BundleHeader {
         version: crate::BundleVersion::V2,
         prerequisites: Vec::new(),
@@ -137,7 +135,7 @@ pub fn write_bundle<W: Write + ?Sized>(
                         )
                         .map_err(io)?,
                     None => pack
-                        .ref_delta_header(d.len() as u64, &raw(base))
+                        .ref_delta_header(d.len() as u64, from_git(base).as_bytes())
                         .map_err(io)?,
                 }
                 pack.data(&deflate(&d)?).map_err(io)?;
@@ -151,7 +149,7 @@ pub fn write_bundle<W: Write + ?Sized>(
                 0
             }
         };
-        pack.end(raw(item.oid), start);
+        pack.end(*from_git(item.oid).as_bytes(), start);
         offsets.insert(item.oid, start);
         if obj.kind() == git2::ObjectType::Commit {
             last_commit = Some((item.oid, depth));
@@ -197,25 +195,7 @@ impl<'r> Have<'r> {
 
     /// Adds every object of the tree `root` to what the receiver has.
     fn add_tree(&mut self, odb: &git2::Odb<'_>, root: git2::Oid) -> Result<()> {
-        let mut stack = vec![root];
-        while let Some(tree) = stack.pop() {
-            if !self.objects.insert(tree) {
-                continue;
-            }
-            let obj = odb
-                .read(tree)
-                .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (kind, _, oid) in entries_of(tree, obj.data())? {
-                match kind {
-                    Kind::Tree => stack.push(oid),
-                    Kind::Blob => {
-                        self.objects.insert(oid);
-                    }
-                    Kind::Gitlink => {}
-                }
-            }
-        }
-        Ok(())
+        enumerate::walk_trees(odb, &mut vec![root], &mut self.objects, truncated)
     }
 }
 
@@ -273,13 +253,14 @@ fn list_objects(
             let obj = odb
                 .read(tree)
                 .map_err(git_err(format!("cannot read tree {tree}")))?;
-            for (mode, name, oid) in entries_of(tree, obj.data())? {
-                let child = crate::tree::join(&path, name);
-                match mode {
-                    Kind::Tree => stack.push((oid, child)),
-                    Kind::Blob if !have.objects.contains(&oid) && seen.insert(oid) => {
+            for entry in lex::tree_entries(obj.data()) {
+                let entry = entry.map_err(|_| truncated(tree))?;
+                let child = join(&path, entry.name);
+                match entry.kind() {
+                    Kind::Tree => stack.push((entry.oid, child)),
+                    Kind::Blob if !have.objects.contains(&entry.oid) && seen.insert(entry.oid) => {
                         list.push(Item {
-                            oid,
+                            oid: entry.oid,
                             path: Some(child),
                         })
                     }
@@ -292,19 +273,22 @@ fn list_objects(
 }
 
 /// A tree of the sandbox's repository: a truncated one means the repository is corrupt.
-fn entries_of(tree: git2::Oid, data: &[u8]) -> Result<Vec<crate::tree::Entry<'_>>> {
-    crate::tree::entries(data).ok_or_else(|| {
-        Failure::internal(
-            format!("tree {tree} is truncated"),
-            std::io::Error::other("corrupt tree"),
-        )
-    })
+fn truncated(tree: git2::Oid) -> Failure {
+    Failure::internal(
+        format!("tree {tree} is truncated"),
+        std::io::Error::other("corrupt tree"),
+    )
 }
 
-fn raw(oid: git2::Oid) -> [u8; 20] {
-    let mut b = [0u8; 20];
-    b.copy_from_slice(&oid.as_bytes()[..20]);
-    b
+/// `dir/name`, or `name` at the root.
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(dir.len() + name.len() + 1);
+    if !dir.is_empty() {
+        p.extend_from_slice(dir);
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
 }
 
 fn type_number(kind: git2::ObjectType) -> Result<u8> {

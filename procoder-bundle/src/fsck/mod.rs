@@ -3,7 +3,8 @@
 //! checked, and `.gitmodules` blobs are checked for option injection and path escapes.
 //! Objects the repository already had are trusted and not re-read.
 
-use crate::{git_err, verify_failed};
+use crate::lex::{self, Truncated};
+use crate::{git_err, missing};
 use procoder_manifest::{ErrorCode, Failure, Result};
 use std::collections::HashSet;
 
@@ -24,12 +25,8 @@ pub fn check_new_objects(
     tips: &[git2::Oid],
     base: git2::Oid,
 ) -> Result<usize> {
-    let main_odb = main
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
-    let odb = view
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let main_odb = crate::odb(main)?;
+    let odb = crate::odb(view)?;
     // Commits are walked from their raw bytes, not with libgit2's revwalk: a commit libgit2
     // cannot parse must be reported as UNSAFE_OBJECT, not as a broken history. The walk stops
     // at commits the repository already has (they and their ancestors are trusted).
@@ -51,19 +48,21 @@ pub fn check_new_objects(
         {
             continue;
         }
-        let raw = odb.read(commit).map_err(|e| {
-            verify_failed(format!(
-                "commit {commit} is missing: the returned history is incomplete"
-            ))
-            .detail(e.message().to_owned())
-        })?;
+        let raw = odb.read(commit).map_err(missing(|| {
+            format!("commit {commit} is missing: the returned history is incomplete")
+        }))?;
         if raw.kind() != git2::ObjectType::Commit {
             return Err(unsafe_object(commit, "", "is not a commit"));
         }
         let tree = check_commit(commit, raw.data())?;
         checked += 1;
         trees.push((tree, String::new()));
-        commits.extend(commit_parents(raw.data()));
+        // check_commit accepted every parent line.
+        commits.extend(
+            lex::commit_links(raw.data())
+                .parents()
+                .filter_map(lex::lower_hex_id),
+        );
     }
     while let Some((tree, path)) = trees.pop() {
         if !seen_trees.insert(tree) {
@@ -80,20 +79,19 @@ pub fn check_new_objects(
             }
             continue;
         }
-        let raw = odb.read(tree).map_err(|e| {
-            verify_failed(format!("tree {tree} ({}) is missing", display(&path)))
-                .detail(e.message().to_owned())
-        })?;
+        let raw = odb.read(tree).map_err(missing(|| {
+            format!("tree {tree} ({}) is missing", display(&path))
+        }))?;
         if raw.kind() != git2::ObjectType::Tree {
             return Err(unsafe_object(tree, &path, "is not a tree"));
         }
         checked += 1;
         for entry in parse_tree(tree, &path, raw.data())? {
-            let child = join(&path, &entry.name);
+            let child = join(&path, entry.name);
             // git's fsck reads whatever a `.gitmodules` entry names as the file
             // (`gitmodulesBlob`, `gitmodulesMissing`); found by the pack fuzzer as a gitlink
             // named `gitmod~1`.
-            if matches!(entry.mode, Mode::Tree | Mode::Gitlink) && is_gitmodules(&entry.name) {
+            if matches!(entry.mode, Mode::Tree | Mode::Gitlink) && is_gitmodules(entry.name) {
                 return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
             }
             match entry.mode {
@@ -103,14 +101,9 @@ pub fn check_new_objects(
                     // The type is checked for objects the repository already has too: a
                     // new tree may name an old tree or commit as a file.
                     if seen_blobs.insert(entry.oid) {
-                        let (_, kind) = odb.read_header(entry.oid).map_err(|e| {
-                            verify_failed(format!(
-                                "blob {} ({}) is missing",
-                                entry.oid,
-                                display(&child)
-                            ))
-                            .detail(e.message().to_owned())
-                        })?;
+                        let (_, kind) = odb.read_header(entry.oid).map_err(missing(|| {
+                            format!("blob {} ({}) is missing", entry.oid, display(&child))
+                        }))?;
                         if kind != git2::ObjectType::Blob {
                             return Err(unsafe_object(entry.oid, &child, "is not a blob"));
                         }
@@ -118,13 +111,13 @@ pub fn check_new_objects(
                             checked += 1;
                         }
                     }
-                    if is_gitattributes(&entry.name) && entry.mode != Mode::Symlink {
+                    if is_gitattributes(entry.name) && entry.mode != Mode::Symlink {
                         let blob = odb
                             .read(entry.oid)
                             .map_err(git_err("cannot read .gitattributes"))?;
                         check_gitattributes(entry.oid, &child, blob.data())?;
                     }
-                    if is_gitmodules(&entry.name) {
+                    if is_gitmodules(entry.name) {
                         if entry.mode == Mode::Symlink {
                             return Err(unsafe_object(
                                 tree,
@@ -171,15 +164,6 @@ pub(super) fn join(dir: &str, name: &[u8]) -> String {
     }
 }
 
-/// The parents named by a commit that `check_commit` accepted.
-pub(super) fn commit_parents(data: &[u8]) -> Vec<git2::Oid> {
-    data.split(|&b| b == b'\n')
-        .skip(1)
-        .map_while(|line| line.strip_prefix(b"parent "))
-        .filter_map(hex_oid)
-        .collect()
-}
-
 /// Checks a commit's header (tree, parents, author, committer) and returns its tree.
 pub(super) fn check_commit(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
     let bad = |why: &str| unsafe_object(oid, "", why);
@@ -197,35 +181,25 @@ pub(super) fn check_commit(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
     if data.contains(&0) {
         return Err(bad("commit message holds a NUL byte"));
     }
-    let mut lines = data[..header_end].split(|&b| b == b'\n');
-    let tree_line = lines.next().unwrap_or_default();
-    let tree = tree_line
-        .strip_prefix(b"tree ")
-        .and_then(hex_oid)
+    let links = lex::commit_links(&data[..header_end]);
+    let tree = links
+        .tree()
+        .and_then(lex::lower_hex_id)
         .ok_or_else(|| bad("commit has no valid tree line"))?;
-    let mut line = lines.next().unwrap_or_default();
-    while let Some(rest) = line.strip_prefix(b"parent ") {
-        hex_oid(rest).ok_or_else(|| bad("commit has a malformed parent line"))?;
-        line = lines.next().unwrap_or_default();
+    let mut parents = links.parents();
+    for parent in parents.by_ref() {
+        lex::lower_hex_id(parent).ok_or_else(|| bad("commit has a malformed parent line"))?;
     }
-    let author = line
-        .strip_prefix(b"author ")
-        .ok_or_else(|| bad("commit has no author"))?;
-    check_ident(author).map_err(|why| bad(&format!("commit author is malformed: {why}")))?;
-    let committer = lines
-        .next()
-        .unwrap_or_default()
-        .strip_prefix(b"committer ")
-        .ok_or_else(|| bad("commit has no committer"))?;
-    check_ident(committer).map_err(|why| bad(&format!("commit committer is malformed: {why}")))?;
+    let mut lines = parents.after();
+    for (key, who) in [(&b"author "[..], "author"), (b"committer ", "committer")] {
+        let ident = lines
+            .next()
+            .unwrap_or_default()
+            .strip_prefix(key)
+            .ok_or_else(|| bad(&format!("commit has no {who}")))?;
+        check_ident(ident).map_err(|why| bad(&format!("commit {who} is malformed: {why}")))?;
+    }
     Ok(tree)
-}
-
-pub(super) fn hex_oid(hex: &[u8]) -> Option<git2::Oid> {
-    let s = std::str::from_utf8(hex).ok()?;
-    procoder_manifest::ObjectId::parse(s)
-        .ok()
-        .map(crate::to_git)
 }
 
 /// `Name <email> 1234567890 +0000`, as git's `fsck_ident` reads it.
@@ -277,25 +251,10 @@ pub(super) enum Mode {
     Gitlink,
 }
 
-pub(super) struct TreeEntry {
-    mode: Mode,
-    name: Vec<u8>,
-    oid: git2::Oid,
-}
-
-/// Parses raw tree bytes, refusing what `git fsck --strict` refuses.
-pub(super) fn parse_tree(oid: git2::Oid, path: &str, mut data: &[u8]) -> Result<Vec<TreeEntry>> {
-    let bad = |name: &[u8], why: &str| unsafe_object(oid, &join(path, name), why);
-    let mut entries: Vec<TreeEntry> = Vec::new();
-    // A file `a` and a tree `a` need not be adjacent (`a`, `a.b`, `a/` is sorted), so comparing
-    // neighbours misses that duplicate; git's fsck (`duplicateEntries`) catches it.
-    let mut names: HashSet<Vec<u8>> = HashSet::new();
-    while !data.is_empty() {
-        let sp = data
-            .iter()
-            .position(|&c| c == b' ')
-            .ok_or_else(|| bad(b"", "tree is truncated"))?;
-        let mode = match &data[..sp] {
+impl Mode {
+    /// The five modes `git fsck --strict` accepts, spelled exactly as git writes them.
+    fn parse(mode: &[u8]) -> std::result::Result<Self, String> {
+        Ok(match mode {
             b"100644" => Mode::File,
             b"100755" => Mode::Exec,
             b"120000" => Mode::Symlink,
@@ -307,45 +266,63 @@ pub(super) fn parse_tree(oid: git2::Oid, path: &str, mut data: &[u8]) -> Result<
                 } else {
                     "bad file mode"
                 };
-                return Err(bad(
-                    b"",
-                    &format!("{why} {}", String::from_utf8_lossy(other)),
-                ));
+                return Err(format!("{why} {}", String::from_utf8_lossy(other)));
             }
-        };
-        let rest = &data[sp + 1..];
-        let nul = rest
-            .iter()
-            .position(|&c| c == 0)
-            .ok_or_else(|| bad(b"", "tree is truncated"))?;
-        let name = rest[..nul].to_vec();
-        let raw_oid = rest
-            .get(nul + 1..nul + 21)
-            .ok_or_else(|| bad(&name, "tree is truncated"))?;
-        let entry_oid =
-            git2::Oid::from_bytes(raw_oid).map_err(git_err("cannot read a tree entry id"))?;
-        data = &rest[nul + 21..];
-        check_name(&name).map_err(|why| bad(&name, why))?;
+        })
+    }
+}
+
+pub(super) struct TreeEntry<'a> {
+    mode: Mode,
+    name: &'a [u8],
+    oid: git2::Oid,
+}
+
+/// Parses raw tree bytes, refusing what `git fsck --strict` refuses.
+pub(super) fn parse_tree<'a>(
+    oid: git2::Oid,
+    path: &str,
+    data: &'a [u8],
+) -> Result<Vec<TreeEntry<'a>>> {
+    let bad = |name: &[u8], why: &str| unsafe_object(oid, &join(path, name), why);
+    let mode_of = |mode: &[u8]| Mode::parse(mode).map_err(|why| bad(b"", &why));
+    let mut entries: Vec<TreeEntry<'a>> = Vec::new();
+    // A file `a` and a tree `a` need not be adjacent (`a`, `a.b`, `a/` is sorted), so comparing
+    // neighbours misses that duplicate; git's fsck (`duplicateEntries`) catches it.
+    let mut names: HashSet<&[u8]> = HashSet::new();
+    for entry in lex::tree_entries(data) {
+        let entry = entry.map_err(|cut| {
+            // A bad mode is named before a truncation after it, as git's fsck reads an entry.
+            let (mode, name) = match cut {
+                Truncated::Mode => (None, &b""[..]),
+                Truncated::Name { mode } => (Some(mode), &b""[..]),
+                Truncated::Id { mode, name } => (Some(mode), name),
+            };
+            mode.and_then(|m| mode_of(m).err())
+                .unwrap_or_else(|| bad(name, "tree is truncated"))
+        })?;
+        let (mode, name) = (mode_of(entry.mode)?, entry.name);
+        check_name(name).map_err(|why| bad(name, why))?;
         // `nullSha1`, a warning that --strict makes an error (a gitlink may otherwise name any id).
-        if entry_oid.is_zero() {
-            return Err(bad(&name, "tree entry names the null object id"));
+        if entry.oid.is_zero() {
+            return Err(bad(name, "tree entry names the null object id"));
         }
         if let Some(prev) = entries.last() {
-            match tree_order(&prev.name, prev.mode, &name, mode) {
+            match tree_order(prev.name, prev.mode, name, mode) {
                 std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => return Err(bad(&name, "duplicate tree entry")),
+                std::cmp::Ordering::Equal => return Err(bad(name, "duplicate tree entry")),
                 std::cmp::Ordering::Greater => {
-                    return Err(bad(&name, "tree entries are not sorted"))
+                    return Err(bad(name, "tree entries are not sorted"))
                 }
             }
         }
-        if !names.insert(name.clone()) {
-            return Err(bad(&name, "duplicate tree entry"));
+        if !names.insert(name) {
+            return Err(bad(name, "duplicate tree entry"));
         }
         entries.push(TreeEntry {
             mode,
             name,
-            oid: entry_oid,
+            oid: entry.oid,
         });
     }
     Ok(entries)
@@ -353,15 +330,16 @@ pub(super) fn parse_tree(oid: git2::Oid, path: &str, mut data: &[u8]) -> Result<
 
 /// git sorts tree entries by name, comparing a tree's name as if it ended in '/'.
 pub(super) fn tree_order(a: &[u8], am: Mode, b: &[u8], bm: Mode) -> std::cmp::Ordering {
-    let key = |n: &[u8], m: Mode| {
-        let mut k = n.to_vec();
-        if m == Mode::Tree {
-            k.push(b'/');
-        }
-        k
-    };
     if a == b {
         return std::cmp::Ordering::Equal;
     }
-    key(a, am).cmp(&key(b, bm))
+    // Compared in place: this runs for every entry of every new tree.
+    let slash = |m: Mode| -> &'static [u8] {
+        if m == Mode::Tree {
+            b"/"
+        } else {
+            b""
+        }
+    };
+    a.iter().chain(slash(am)).cmp(b.iter().chain(slash(bm)))
 }

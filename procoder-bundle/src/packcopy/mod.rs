@@ -7,9 +7,10 @@
 mod idx;
 pub(crate) mod writer;
 
-use crate::{enumerate, git_err, io_err, Phase, Progress};
+use crate::{from_git, git_err, io_err, Phase, Progress};
 use idx::PackIndex;
 use procoder_manifest::{Failure, Result};
+use std::collections::HashSet;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use writer::{PackWriter, OBJ_OFS_DELTA, OBJ_REF_DELTA};
@@ -25,25 +26,20 @@ pub struct ExportPack {
     pub objects: usize,
     /// Of those, entries copied as they were (deltas included).
     pub copied: usize,
-    /// Commits whose parents were left out by a depth limit (the export's `.git/shallow`).
-    pub shallow: Vec<git2::Oid>,
 }
 
-/// Packs every object reachable from `tips` (within `depth` commits of each, when given) into
-/// `dir`, copying pack entries where it can.
+/// Packs `objects` (what [`reachable`](crate::reachable) found) into `dir`, copying pack
+/// entries where it can. Which objects to export is the walk's to say, with its depth limit
+/// and shallow commits; this only packs them.
 pub fn write_export_pack(
     repo: &git2::Repository,
-    tips: &[git2::Oid],
-    depth: Option<u32>,
+    objects: HashSet<git2::Oid>,
     dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<ExportPack> {
-    progress.phase(Phase::Counting, None);
-    // `remaining` starts as every reachable object; each is taken by the first pack holding it,
-    // and what is left at the end (loose objects) is written whole.
-    let found = enumerate::reachable(repo, tips, depth, progress)?;
-    let shallow = found.shallow;
-    let mut remaining = found.objects;
+    // `remaining` starts as every object to export; each is taken by the first pack holding
+    // it, and what is left at the end (loose objects) is written whole.
+    let mut remaining = objects;
     let count = u32::try_from(remaining.len())
         .map_err(|e| Failure::internal("too many objects for one pack", e))?;
     let mut plans: Vec<(PathBuf, PackIndex, Vec<bool>)> = Vec::new();
@@ -63,9 +59,7 @@ pub fn write_export_pack(
     let file = std::fs::File::create(&tmp_path).map_err(io_err("cannot create the export pack"))?;
     let mut out = PackWriter::new(BufWriter::with_capacity(1 << 20, file), count)
         .map_err(io_err("cannot write the export pack"))?;
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = crate::odb(repo)?;
     let mut copied = 0usize;
     let odb_sizes = &odb;
     // Bytes to copy, known from the source indexes; loose objects add a little on top.
@@ -143,7 +137,7 @@ pub fn write_export_pack(
                     copy_exact(&mut reader, &mut out, len)
                         .map_err(io_err(format!("cannot copy from {}", pack_path.display())))?;
                     pos += len;
-                    out.end(raw(&entry.oid), start);
+                    out.end(*from_git(entry.oid).as_bytes(), start);
                     copied += 1;
                     start
                 }
@@ -185,14 +179,7 @@ pub fn write_export_pack(
         idx,
         objects,
         copied,
-        shallow,
     })
-}
-
-fn raw(oid: &git2::Oid) -> [u8; 20] {
-    let mut b = [0u8; 20];
-    b.copy_from_slice(&oid.as_bytes()[..20]);
-    b
 }
 
 /// Packs of the repository and of its alternates, each with a readable v2 index.
@@ -359,6 +346,6 @@ fn write_whole<W: Write>(
     out.header(kind, obj.len() as u64, None)
         .and_then(|()| out.data(&data))
         .map_err(io_err("cannot write the export pack"))?;
-    out.end(raw(&id), start);
+    out.end(*from_git(id).as_bytes(), start);
     Ok(start)
 }

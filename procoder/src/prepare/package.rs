@@ -4,7 +4,7 @@
 use super::attrs::Attrs;
 use super::index;
 use super::worktree::{self, Stamp};
-use procoder_bundle::{package::zip_time, write_export_pack, Progress};
+use procoder_bundle::{package::zip_time, reachable, write_export_pack, Progress};
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
 use std::path::Path;
@@ -107,17 +107,17 @@ pub fn write<W: Write + Seek>(
     )?;
 
     let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
+    let found = reachable(input.repo, &tips, input.depth, progress)?;
     let pack = write_export_pack(
         input.repo,
-        &tips,
-        input.depth,
+        found.objects,
         &input.scratch.join("pack"),
         progress,
     )?;
     stats.objects = pack.objects;
-    stats.shallow = pack.shallow.len();
-    if !pack.shallow.is_empty() {
-        let list: String = pack.shallow.iter().map(|c| format!("{c}\n")).collect();
+    stats.shallow = found.shallow.len();
+    if !found.shallow.is_empty() {
+        let list: String = found.shallow.iter().map(|c| format!("{c}\n")).collect();
         small(&mut zip, "shallow", list.as_bytes())?;
     }
     for path in [&pack.pack, &pack.idx] {
