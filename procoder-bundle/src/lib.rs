@@ -24,7 +24,7 @@ pub use enumerate::{reachable, Reachable};
 pub use fsck::check_new_objects;
 pub use header::{BundleHeader, BundleVersion, Prerequisite};
 pub use packcopy::{write_export_pack, ExportPack};
-pub use progress::{Phase, Progress, Silent};
+pub use progress::{Phase, Progress, Silent, WithTotal};
 pub use quarantine::{read_bundle, Quarantine};
 pub use write::{write_bundle, BundleStats};
 

@@ -12,7 +12,6 @@ pub mod helper;
 pub mod journal;
 pub mod lock;
 pub mod prepare;
-pub mod progress;
 pub mod refs;
 pub mod status;
 pub mod store;

@@ -3,10 +3,12 @@
 
 use crate::context::Context;
 use crate::journal;
-use crate::progress::{Phase, Progress, Step, WithTotal};
 use crate::store::{self, Locked};
 use crate::worktrees;
-use procoder_bundle::{check_new_objects, from_git, package, read_bundle, to_git, Quarantine};
+use procoder_bundle::{
+    check_new_objects, from_git, package, read_bundle, to_git, Phase, Progress, Quarantine,
+    WithTotal,
+};
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,7 +96,7 @@ pub fn make(
     }
     let repo = &ctx.repo;
     let mut checks = Vec::new();
-    progress.step(Step::Reading, None);
+    progress.phase(Phase::Reading, None);
     let mut pkg = package::open_return(package_path)?;
     checks.push(format!(
         "return package structure: {} and {}",
@@ -136,7 +138,7 @@ pub fn make(
     let tmp = locked.tmp_dir()?;
     // The bundle code does not know the size of what it reads; the zip does.
     let mut indexing = WithTotal {
-        inner: progress.as_bundle(),
+        inner: progress,
         phase: Phase::Indexing,
         total: pkg.bundle_size,
     };
