@@ -16,6 +16,7 @@ pub mod export;
 mod fsck;
 mod header;
 pub mod host;
+pub mod layout;
 pub mod package;
 mod packcopy;
 mod progress;

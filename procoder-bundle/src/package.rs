@@ -2,13 +2,12 @@
 //! Both binaries use this module, so the layout cannot drift between writer and reader.
 
 use crate::io_err;
+use crate::layout::DOC_FILE;
 use procoder_manifest::{ErrorCode, Failure, Result, ReturnDoc};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::path::Path;
 
-/// The document's member name.
-pub const DOC_FILE: &str = "procoder-return.json";
 /// Largest bundle accepted: the sandbox's upload limit is 512 MB, so this is generous.
 pub const MAX_BUNDLE_BYTES: u64 = 4 << 30;
 /// Deflate cannot do better than about 1032:1; a larger claimed ratio is a bomb.

@@ -11,9 +11,6 @@ use std::collections::BTreeSet;
 /// The protocol string of the return document.
 pub const RETURN_PROTOCOL: &str = "procoder-return/v1";
 
-/// The bundle's member name in a return zip (the only name procoder writes).
-pub const BUNDLE_FILE: &str = "procoder-return.bundle";
-
 /// More ref updates than any real task has; bounds hostile input.
 const MAX_UPDATES: usize = 10_000;
 

@@ -27,7 +27,7 @@ pub use run::{run, Outcome};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The version as `procoder --version` finds it in the helper's bytes: one run of bytes that
-/// starts with `procoder_manifest::HELPER_VERSION_MARK` (a test holds the two together).
+/// starts with `procoder_bundle::layout::HELPER_VERSION_MARK` (a test holds the two together).
 pub const VERSION_MARK: &str = concat!(
     "\0procoder-return-version=",
     env!("CARGO_PKG_VERSION"),
@@ -57,7 +57,7 @@ mod tests {
     #[test]
     fn the_version_mark_is_the_one_procoder_looks_for() {
         let rest = super::VERSION_MARK
-            .strip_prefix(procoder_manifest::HELPER_VERSION_MARK)
+            .strip_prefix(procoder_bundle::layout::HELPER_VERSION_MARK)
             .expect("the mark starts with the shared prefix");
         assert_eq!(rest, format!("{}\0", super::VERSION));
         assert_eq!(super::version(), super::VERSION);

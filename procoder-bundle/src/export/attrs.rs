@@ -17,7 +17,11 @@ pub(super) struct Attrs {
 impl Attrs {
     /// Lookups for `tree` of `user`, with scratch space under `scratch`.
     /// `index` holds the exported tree (see [`super::head_index`]).
-    pub(super) fn new(user: &git2::Repository, mut index: git2::Index, scratch: &Path) -> Result<Self> {
+    pub(super) fn new(
+        user: &git2::Repository,
+        mut index: git2::Index,
+        scratch: &Path,
+    ) -> Result<Self> {
         let fail = |what: &'static str| move |e| Failure::internal(what, e);
         let any = index
             .iter()

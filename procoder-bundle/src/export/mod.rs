@@ -8,12 +8,12 @@ mod attrs;
 mod index;
 mod worktree;
 
-use crate::{package::zip_time, write_export_pack, Progress};
+use crate::{layout, package::zip_time, write_export_pack, Progress};
 use attrs::Attrs;
-use worktree::Stamp;
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
 use std::path::Path;
+use worktree::Stamp;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
@@ -83,6 +83,7 @@ pub fn write<W: Write + Seek>(
     let git = format!("{top}/.git");
     let mut stats = Stats::default();
 
+    let record_dir = format!("/{}", layout::DIR);
     for d in [
         "",
         "/info",
@@ -92,7 +93,7 @@ pub fn write<W: Write + Seek>(
         "/refs",
         "/refs/heads",
         "/refs/tags",
-        "/procoder",
+        &record_dir,
     ] {
         zip.add_directory(format!("{git}{d}/"), dir)
             .map_err(zerr("a directory"))?;
@@ -106,7 +107,11 @@ pub fn write<W: Write + Seek>(
     small(&mut zip, "HEAD", format!("ref: {task_ref}\n").as_bytes())?;
     small(&mut zip, "config", config(&identity(input.repo)).as_bytes())?;
     small(&mut zip, "description", b"procoder task package\n")?;
-    small(&mut zip, "info/exclude", b"# procoder: the helper and its output belong to the exchange, not to the repository\nprocoder-return\nprocoder-return-*.zip\n")?;
+    small(
+        &mut zip,
+        "info/exclude",
+        layout::export_exclude().as_bytes(),
+    )?;
     small(
         &mut zip,
         "packed-refs",
@@ -114,7 +119,7 @@ pub fn write<W: Write + Seek>(
     )?;
     small(
         &mut zip,
-        "procoder/exchange.json",
+        &format!("{}/{}", layout::DIR, layout::RECORD),
         input.exchange.to_json().as_bytes(),
     )?;
 
@@ -181,15 +186,15 @@ pub fn write<W: Write + Seek>(
     // A symlink the helper looks at: still a symlink after extraction means modes and
     // symlinks survived; a plain file means a lossy extractor (Python's zipfile) ran.
     zip.add_symlink(
-        format!("{git}/procoder/{}", procoder_manifest::SYMLINK_PROBE),
-        "exchange.json",
+        format!("{git}/{}/{}", layout::DIR, layout::SYMLINK_PROBE),
+        layout::RECORD,
         file.unix_permissions(0o777),
     )
     .map_err(zerr("the symlink probe"))?;
 
     // 0755 whatever the helper's mode on disk (or the host's file system) says.
     zip.start_file(
-        format!("{top}/procoder-return"),
+        format!("{top}/{}", layout::HELPER),
         file.unix_permissions(0o755),
     )
     .map_err(zerr("the helper"))?;

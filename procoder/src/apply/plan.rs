@@ -6,7 +6,7 @@ use crate::journal;
 use crate::store::{self, Locked};
 use crate::worktrees;
 use procoder_bundle::{
-    check_new_objects, from_git, package, read_bundle, to_git, Phase, Progress, Quarantine,
+    check_new_objects, from_git, layout, package, read_bundle, to_git, Phase, Progress, Quarantine,
     WithTotal,
 };
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
@@ -100,7 +100,7 @@ pub fn make(
     let mut pkg = package::open_return(package_path)?;
     checks.push(format!(
         "return package structure: {} and {}",
-        package::DOC_FILE,
+        layout::DOC_FILE,
         pkg.doc.bundle_file
     ));
     let doc = pkg.doc.clone();

@@ -6,7 +6,7 @@ mod checks;
 mod prompt;
 
 use crate::context::{now, Context};
-use procoder_bundle::{export, from_git, Progress};
+use procoder_bundle::{export, from_git, layout, Progress};
 use procoder_manifest::{
     count, format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure,
     Result, Source, TaskRefs, EXCHANGE_PROTOCOL,
@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         Some(p) => std::env::current_dir()
             .map_err(|e| Failure::internal("cannot read the current directory", e))?
             .join(p),
-        None => ctx.workdir.join(format!("procoder-task-{id}.zip")),
+        None => ctx.workdir.join(layout::task_zip(&id)),
     };
     let out_dir = output.parent().unwrap_or(Path::new(".")).to_path_buf();
     let head_tree = repo

@@ -63,8 +63,8 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
     }
     let _ = writeln!(
         t,
-        "\nThen: procoder apply <the procoder-return-{}.zip you get back>",
-        o.exchange_id
+        "\nThen: procoder apply <the {} you get back>",
+        procoder_bundle::layout::return_zip(&o.exchange_id)
     );
     (value, t)
 }
