@@ -5,9 +5,11 @@
 
 use crate::ErrorCode;
 use std::fmt;
+use std::sync::Arc;
 
 /// A coded failure. `Internal` marks a bug; every other code is a state of the user's input.
-#[derive(Debug)]
+/// Cloning shares the cause: a dry run keeps its conflicts and reports the first as its verdict.
+#[derive(Debug, Clone)]
 pub struct Failure {
     /// The contract code.
     pub code: ErrorCode,
@@ -18,7 +20,7 @@ pub struct Failure {
     /// What to run next.
     pub hint: Option<String>,
     /// The underlying error, for `--verbose` and `INTERNAL` reports.
-    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Failure {
@@ -61,7 +63,16 @@ impl Failure {
 
     /// Keeps the cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The same failure under another code, its message prefixed with what the caller was
+    /// doing (`context: message`). Details, hint and cause are kept; a caller with a better
+    /// hint sets it after.
+    pub fn recode(mut self, code: ErrorCode, context: impl fmt::Display) -> Self {
+        self.code = code;
+        self.message = format!("{context}: {}", self.message);
         self
     }
 }
@@ -82,3 +93,29 @@ impl std::error::Error for Failure {
 
 /// Shorthand for results across the workspace.
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moved() -> Failure {
+        Failure::new(ErrorCode::BranchMoved, "cannot update refs/heads/x")
+            .detail("Expected old OID: a")
+            .detail("Current local OID: b")
+            .hint("rerun with --namespace procoder-import")
+    }
+
+    #[test]
+    fn recode_keeps_message_details_and_cause() {
+        let io = std::io::Error::other("disk on fire");
+        let f = moved()
+            .with_source(io)
+            .recode(ErrorCode::Internal, "while testing");
+        assert_eq!(f.code, ErrorCode::Internal);
+        assert_eq!(f.message, "while testing: cannot update refs/heads/x");
+        assert_eq!(f.details.len(), 2);
+        let copy = f.clone();
+        let cause = std::error::Error::source(&copy).map(|c| c.to_string());
+        assert_eq!(cause.as_deref(), Some("disk on fire"));
+    }
+}

@@ -26,10 +26,10 @@ pub struct Outcome {
 
 /// Runs the helper for the repository containing `cwd`.
 pub fn run(cwd: &Path) -> Result<Outcome> {
-    let not_package = |why: String| {
-        Failure::new(ErrorCode::InvalidExchange, why)
-            .hint(format!("run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"))
-    };
+    let hint = format!(
+        "run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"
+    );
+    let not_package = |why: String| Failure::new(ErrorCode::InvalidExchange, why).hint(&hint);
     let repo = git2::Repository::discover(cwd)
         .map_err(|_| not_package(format!("{} is not inside a git repository", cwd.display())))?;
     let workdir = repo
@@ -44,11 +44,11 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         ))
     })?;
     let exchange = Exchange::from_json(&bytes).map_err(|e| {
-        not_package(format!(
-            "{} is invalid: {}",
-            record_path.display(),
-            e.message
-        ))
+        e.recode(
+            ErrorCode::InvalidExchange,
+            format!("{} is invalid", record_path.display()),
+        )
+        .hint(&hint)
     })?;
     let base = to_git(exchange.task.base_oid);
     repo.find_commit(base).map_err(|_| {

@@ -166,10 +166,7 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
             if let Some(first) = outcome.conflicts.first() {
                 // A dry run that found conflicts: the plan is printed, and the verdict is a failure.
                 if ui.json {
-                    let mut failure = Failure::new(first.code, first.message.clone())
-                        .details(first.details.clone());
-                    failure.hint = first.hint.clone();
-                    return Err(Box::new((failure, Some(value))));
+                    return Err(Box::new((first.clone(), Some(value))));
                 }
                 print!("{text}");
                 return Ok(1);

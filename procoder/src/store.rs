@@ -16,13 +16,9 @@ pub fn read_exchange(ctx: &Context, id: &ExchangeId) -> Result<Option<Exchange>>
     let path = ctx.exchange_dir(id).join(layout::RECORD);
     match std::fs::read(&path) {
         Ok(bytes) => Exchange::from_json(&bytes).map(Some).map_err(|e| {
-            Failure::internal(
-                format!(
-                    "the local record {} is damaged: {}",
-                    path.display(),
-                    e.message
-                ),
-                e,
+            e.recode(
+                ErrorCode::Internal,
+                format!("the local record {} is damaged", path.display()),
             )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
