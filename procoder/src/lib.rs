@@ -2,21 +2,23 @@
 //!
 //! Each command is a module with a `run` that returns an outcome and never prints; `ui`
 //! renders outcomes and failures. The binary is only argument parsing and exit codes.
+//! Only [`main`] is public: no other crate links this library, and the end-to-end tests drive
+//! the built binary, so every other item is the crate's own.
 
-pub mod abort;
-pub mod apply;
-pub mod cli;
-pub mod context;
+mod abort;
+mod apply;
+mod cli;
+mod context;
 mod exclude;
-pub mod helper;
-pub mod journal;
-pub mod lock;
-pub mod prepare;
-pub mod refs;
-pub mod status;
-pub mod store;
-pub mod ui;
-pub mod worktrees;
+mod helper;
+mod journal;
+mod lock;
+mod prepare;
+mod refs;
+mod status;
+mod store;
+mod ui;
+mod worktrees;
 
 use cli::{Cli, Command};
 use context::Context;
@@ -24,10 +26,10 @@ use procoder_manifest::{ErrorCode, ExchangeId, Failure, Result};
 use ui::Ui;
 
 /// The version stamped into exchange records.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs one command and renders its result; returns the process exit status.
-pub fn run(cli: Cli) -> u8 {
+fn run(cli: Cli) -> u8 {
     let ui = Ui::new(cli.json, cli.quiet, cli.verbose);
     limit_pack_windows();
     match dispatch(&cli, &ui) {

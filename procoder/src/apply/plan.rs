@@ -60,7 +60,6 @@ pub struct Checkout {
 pub struct Plan {
     pub exchange: Exchange,
     pub adopted: bool,
-    pub doc: ReturnDoc,
     pub package: PathBuf,
     pub refs: Vec<PlannedRef>,
     pub checks: Vec<String>,
@@ -257,7 +256,6 @@ pub fn make(
     Ok(Plan {
         exchange,
         adopted,
-        doc,
         package: package_path.to_path_buf(),
         refs,
         checks,

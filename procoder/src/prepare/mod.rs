@@ -38,7 +38,6 @@ pub struct Outcome {
     /// `--depth`, and the commits cut off at it (the export's `.git/shallow`).
     pub depth: Option<u32>,
     pub shallow_commits: usize,
-    pub top: String,
     pub warnings: Vec<String>,
     pub prompt: String,
 }
@@ -179,7 +178,6 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         objects: stats.objects,
         depth: opts.depth,
         shallow_commits: stats.shallow,
-        top,
         warnings,
         prompt,
     })
