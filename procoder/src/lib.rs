@@ -7,6 +7,7 @@
 
 mod abort;
 mod apply;
+mod bug;
 mod cli;
 mod context;
 mod exclude;
@@ -46,6 +47,7 @@ fn run(cli: Cli) -> u8 {
 /// `--json`, where stdout still gets exactly one object.
 pub fn main() -> u8 {
     use clap::Parser;
+    bug::install(ui::stderr_color());
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     match Cli::try_parse_from(&args) {
         Ok(cli) => run(cli),

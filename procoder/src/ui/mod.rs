@@ -41,7 +41,7 @@ impl Ui {
             quiet,
             verbose,
             color_out: allowed && !json && std::io::stdout().is_terminal(),
-            color_err: allowed && std::io::stderr().is_terminal(),
+            color_err: stderr_color(),
         }
     }
 
@@ -88,13 +88,12 @@ impl Ui {
             color: self.color_err,
         };
         let _ = writeln!(err, "{}", failure.render(style));
-        if failure.code == ErrorCode::Internal || self.verbose {
+        if failure.code == ErrorCode::Internal {
+            let _ = writeln!(err, "{}", crate::bug::report(failure));
+        } else if self.verbose {
             for cause in failure.causes() {
                 let _ = writeln!(err, "Caused by: {cause}");
             }
-        }
-        if failure.code == ErrorCode::Internal {
-            let _ = writeln!(err, "This is a procoder bug or an environment failure; please report it with the output above (run with --verbose for the cause chain).");
         }
     }
 }
@@ -123,6 +122,11 @@ pub fn usage_error_json(command: Option<&str>, rendered: &str) -> String {
             "hint": format!("procoder {}--help", command.map_or(String::new(), |c| format!("{c} "))),
         },
     }))
+}
+
+/// Whether stderr gets colour: a terminal, and the environment allows it.
+pub(crate) fn stderr_color() -> bool {
+    color_allowed() && std::io::stderr().is_terminal()
 }
 
 /// `NO_COLOR` (any non-empty value) and `TERM=dumb` turn colour off everywhere.
