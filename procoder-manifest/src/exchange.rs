@@ -75,10 +75,7 @@ impl Exchange {
 
     /// Two-space JSON with a trailing newline, as Go writes it.
     pub fn to_json(&self) -> String {
-        let mut s =
-            serde_json::to_string_pretty(self).expect("plain strings and maps always serialise");
-        s.push('\n');
-        s
+        crate::return_doc::go_json(self)
     }
 
     fn validate(&self) -> Result<(), String> {
