@@ -35,7 +35,7 @@ enum Crlf {
 }
 
 /// The attribute names [`Conversion::from_attrs`] reads, in its argument order.
-pub const ATTRIBUTES: [&str; 6] = [
+pub(crate) const ATTRIBUTES: [&str; 6] = [
     "text",
     "crlf",
     "eol",
@@ -46,7 +46,7 @@ pub const ATTRIBUTES: [&str; 6] = [
 
 impl Conversion {
     /// Decides the conversion from the raw values of [`ATTRIBUTES`] (as libgit2 returns them).
-    pub fn from_attrs(values: [Option<&[u8]>; 6]) -> Self {
+    pub(crate) fn from_attrs(values: [Option<&[u8]>; 6]) -> Self {
         let [text, crlf, eol, ident, filter, encoding] = values.map(attr_value);
         let mut action = crlf_of(&text);
         if action == Crlf::Undefined {

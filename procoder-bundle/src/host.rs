@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 /// A path from a git tree or index (bytes, `/`-separated) as the platform's `Path`.
-pub fn git_path(bytes: &[u8]) -> Cow<'_, Path> {
+pub(crate) fn git_path(bytes: &[u8]) -> Cow<'_, Path> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;

@@ -1,18 +1,22 @@
-//! git bundles and packs on libgit2, and the return-package zip layout.
+//! git bundles and packs on libgit2, and both packages' zip layouts.
 //!
 //! libgit2 has no bundle support (libgit2 #1718), so this crate owns the format: the header
 //! (`header`), writing a bundle from a ref range (`write`), and reading one into a quarantine
 //! object directory whose objects join the repository only after every check passed
-//! (`quarantine`). It is the only crate that knows the bundle, pack and zip layouts; it never
-//! prints and never shells out to git.
+//! (`quarantine`). It also writes the task package (`export`: the export pack, the `.git`
+//! skeleton and index, the work tree) and reads and writes the return package (`package`).
+//! It is the only crate that knows the bundle, pack and zip layouts; it never prints and never
+//! shells out to git.
 #![warn(missing_docs)]
 
 pub mod checkout;
 mod delta;
 mod enumerate;
+pub mod export;
 mod fsck;
 mod header;
 pub mod host;
+pub mod layout;
 mod lex;
 pub mod package;
 mod packcopy;
@@ -24,7 +28,7 @@ pub use enumerate::{reachable, Reachable};
 pub use fsck::check_new_objects;
 pub use header::{BundleHeader, BundleVersion, Prerequisite};
 pub use packcopy::{write_export_pack, ExportPack};
-pub use progress::{Phase, Progress, Silent};
+pub use progress::{Phase, Progress, Silent, WithTotal};
 pub use quarantine::{read_bundle, Quarantine};
 pub use write::{write_bundle, BundleStats};
 

@@ -2,15 +2,14 @@
 //! Both binaries use this module, so the layout cannot drift between writer and reader.
 
 use crate::io_err;
+use crate::layout::DOC_FILE;
 use procoder_manifest::{ErrorCode, Failure, Result, ReturnDoc};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::path::Path;
 
-/// The document's member name.
-pub const DOC_FILE: &str = "procoder-return.json";
 /// Largest bundle accepted: the sandbox's upload limit is 512 MB, so this is generous.
-pub const MAX_BUNDLE_BYTES: u64 = 4 << 30;
+pub(crate) const MAX_BUNDLE_BYTES: u64 = 4 << 30;
 /// Deflate cannot do better than about 1032:1; a larger claimed ratio is a bomb.
 const MAX_RATIO: u64 = 1100;
 
@@ -19,7 +18,7 @@ fn invalid(message: impl Into<String>) -> Failure {
 }
 
 /// A zip timestamp for unix seconds (zip stores local time without a zone; we store UTC).
-pub fn zip_time(unix_seconds: i64) -> zip::DateTime {
+pub(crate) fn zip_time(unix_seconds: i64) -> zip::DateTime {
     let t = procoder_manifest::utc_fields(unix_seconds.max(315_532_800));
     zip::DateTime::from_date_and_time(
         t.year.clamp(1980, 2107) as u16,

@@ -7,16 +7,6 @@ use std::collections::BTreeMap;
 /// The protocol string of the exchange record.
 pub const EXCHANGE_PROTOCOL: &str = "procoder-exchange/v1";
 
-/// A symlink beside the exported record (`.git/procoder/<this>` -> `exchange.json`). The
-/// helper reads it to tell a faithful extraction from a lossy one (a plain file holding
-/// `exchange.json`: the extractor dropped symlinks and, with them, every mode bit).
-pub const SYMLINK_PROBE: &str = "symlink-probe";
-
-/// What precedes the version in the helper's binary (`\0<this><version>\0`): `procoder
-/// --version` reports the version of the helper it would ship without running it, which a
-/// macOS or Windows host cannot do.
-pub const HELPER_VERSION_MARK: &str = "\0procoder-return-version=";
-
 /// `.git/procoder/exchanges/<id>/exchange.json` and, in the export, `.git/procoder/exchange.json`.
 /// Field order is the Go procoder's, so the JSON text matches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,10 +75,7 @@ impl Exchange {
 
     /// Two-space JSON with a trailing newline, as Go writes it.
     pub fn to_json(&self) -> String {
-        let mut s =
-            serde_json::to_string_pretty(self).expect("plain strings and maps always serialise");
-        s.push('\n');
-        s
+        crate::return_doc::go_json(self)
     }
 
     fn validate(&self) -> Result<(), String> {

@@ -18,17 +18,15 @@ mod text;
 mod time;
 
 pub use code::ErrorCode;
-pub use exchange::{
-    Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL, HELPER_VERSION_MARK, SYMLINK_PROBE,
-};
-pub use failure::{Failure, Result};
+pub use exchange::{Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL};
+pub use failure::{Failure, Result, Style};
 pub use family::{family_prefix, is_in_family, map_namespace, root_ref};
 pub use id::ExchangeId;
 pub use journal::{Entry, LogRecord, RefEdit, JOURNAL_VERSION};
 pub use oid::ObjectId;
 pub use refname::{check_ref_name, validate_namespace};
-pub use return_doc::{RefUpdate, ReturnDoc, ReturnTask, BUNDLE_FILE, RETURN_PROTOCOL};
-pub use text::count;
+pub use return_doc::{RefUpdate, ReturnDoc, ReturnTask, RETURN_PROTOCOL};
+pub use text::{count, paint};
 pub use time::{format_rfc3339, parse_rfc3339, utc_fields, UtcFields};
 
 /// Largest document procoder reads. Real ones are a few KiB; this bounds hostile input.

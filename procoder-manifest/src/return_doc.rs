@@ -11,9 +11,6 @@ use std::collections::BTreeSet;
 /// The protocol string of the return document.
 pub const RETURN_PROTOCOL: &str = "procoder-return/v1";
 
-/// The bundle's member name in a return zip (the only name procoder writes).
-pub const BUNDLE_FILE: &str = "procoder-return.bundle";
-
 /// More ref updates than any real task has; bounds hostile input.
 const MAX_UPDATES: usize = 10_000;
 
@@ -89,10 +86,7 @@ impl ReturnDoc {
 
     /// Two-space JSON with a trailing newline, as Go writes it.
     pub fn to_json(&self) -> String {
-        let mut s =
-            serde_json::to_string_pretty(self).expect("plain strings and lists always serialise");
-        s.push('\n');
-        s
+        go_json(self)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -159,6 +153,14 @@ fn check_plain_file_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!("bundle_file {name:?} is not a plain file name"))
     }
+}
+
+/// Two-space JSON with a trailing newline, as Go writes both documents.
+pub(crate) fn go_json<T: Serialize>(doc: &T) -> String {
+    let mut s =
+        serde_json::to_string_pretty(doc).expect("plain strings, maps and lists always serialise");
+    s.push('\n');
+    s
 }
 
 /// Bounded, protocol-first parsing shared by both documents: an unknown protocol is reported as

@@ -9,6 +9,16 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// `text` wrapped in an SGR sequence when `on` (`1;31` bold red, `1` bold): both binaries
+/// colour only for a terminal, and decide that themselves.
+pub fn paint(text: &str, sgr: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -2,6 +2,7 @@
 //! It takes no arguments but `--help` and `--version`, so it parses them by hand.
 
 use crate::Repairs;
+use procoder_manifest::{ErrorCode, Style};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -108,18 +109,15 @@ pub fn main() -> ExitCode {
         }
         Err(failure) => {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}: {}", failure.code, failure.message);
-            for line in &failure.details {
-                let _ = writeln!(err, "  {line}");
-            }
-            if let Some(hint) = &failure.hint {
-                let _ = writeln!(err, "Hint: {hint}");
-            }
-            if failure.code == procoder_manifest::ErrorCode::Internal {
-                let mut source = std::error::Error::source(&failure);
-                while let Some(cause) = source {
+            // Details indented under the message, no colour: what agents have always read.
+            let style = Style {
+                indent: "  ",
+                color: false,
+            };
+            let _ = writeln!(err, "{}", failure.render(style));
+            if failure.code == ErrorCode::Internal {
+                for cause in failure.causes() {
                     let _ = writeln!(err, "  caused by: {cause}");
-                    source = cause.source();
                 }
             }
             ExitCode::from(1)

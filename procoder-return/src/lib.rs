@@ -19,23 +19,26 @@ mod worktree;
 #[cfg(unix)]
 pub use cli::main;
 #[cfg(unix)]
-pub use lossy::Repairs;
+use lossy::Repairs;
 #[cfg(unix)]
-pub use run::{run, Outcome};
+use run::run;
 
 /// The helper's version, written into every return document.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+#[cfg(unix)]
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The version as `procoder --version` finds it in the helper's bytes: one run of bytes that
-/// starts with `procoder_manifest::HELPER_VERSION_MARK` (a test holds the two together).
-pub const VERSION_MARK: &str = concat!(
+/// starts with `procoder_bundle::layout::HELPER_VERSION_MARK` (a test holds the two together).
+#[cfg(unix)]
+const VERSION_MARK: &str = concat!(
     "\0procoder-return-version=",
     env!("CARGO_PKG_VERSION"),
     "\0"
 );
 
 /// The version, read through [`VERSION_MARK`] so that the marker stays in the binary whole.
-pub fn version() -> &'static str {
+#[cfg(unix)]
+fn version() -> &'static str {
     let mark: &'static str = std::hint::black_box(VERSION_MARK);
     mark.trim_matches('\0')
         .split_once('=')
@@ -52,12 +55,12 @@ pub fn main() -> std::process::ExitCode {
 #[cfg(unix)]
 pub(crate) const RERUN: &str = "then rerun ./procoder-return";
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     #[test]
     fn the_version_mark_is_the_one_procoder_looks_for() {
         let rest = super::VERSION_MARK
-            .strip_prefix(procoder_manifest::HELPER_VERSION_MARK)
+            .strip_prefix(procoder_bundle::layout::HELPER_VERSION_MARK)
             .expect("the mark starts with the shared prefix");
         assert_eq!(rest, format!("{}\0", super::VERSION));
         assert_eq!(super::version(), super::VERSION);

@@ -20,7 +20,7 @@
 //! without a probe (the Go procoder's) count as lossy when every base exec file or symlink
 //! present on disk lost its mode and at least one did.
 
-use procoder_manifest::{Exchange, Failure, Result, SYMLINK_PROBE};
+use procoder_manifest::{Exchange, Failure, Result};
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -124,7 +124,7 @@ fn lossy(
     workdir: &Path,
     special: &HashMap<String, Special>,
 ) -> Result<bool> {
-    let probe = repo.path().join("procoder").join(SYMLINK_PROBE);
+    let probe = procoder_bundle::layout::symlink_probe(repo.path());
     if let Ok(meta) = std::fs::symlink_metadata(&probe) {
         return Ok(meta.is_file());
     }

@@ -2,10 +2,10 @@
 //! lossy extraction, write the return package.
 
 use crate::{lossy, refs, worktree, Repairs, RERUN, VERSION};
-use procoder_bundle::{package, to_git, write_bundle, Silent};
+use procoder_bundle::{layout, package, to_git, write_bundle, Silent};
 use procoder_manifest::{
     format_rfc3339, ErrorCode, Exchange, Failure, RefUpdate, Result, ReturnDoc, ReturnTask,
-    BUNDLE_FILE, RETURN_PROTOCOL,
+    RETURN_PROTOCOL,
 };
 use std::path::{Path, PathBuf};
 
@@ -26,17 +26,17 @@ pub struct Outcome {
 
 /// Runs the helper for the repository containing `cwd`.
 pub fn run(cwd: &Path) -> Result<Outcome> {
-    let not_package = |why: String| {
-        Failure::new(ErrorCode::InvalidExchange, why)
-            .hint(format!("run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"))
-    };
+    let hint = format!(
+        "run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"
+    );
+    let not_package = |why: String| Failure::new(ErrorCode::InvalidExchange, why).hint(&hint);
     let repo = git2::Repository::discover(cwd)
         .map_err(|_| not_package(format!("{} is not inside a git repository", cwd.display())))?;
     let workdir = repo
         .workdir()
         .ok_or_else(|| not_package("the repository has no work tree".into()))?
         .to_path_buf();
-    let record_path = repo.path().join("procoder").join("exchange.json");
+    let record_path = layout::exported_record(repo.path());
     let bytes = std::fs::read(&record_path).map_err(|_| {
         not_package(format!(
             "{} is missing: this is not a prepared procoder package",
@@ -44,11 +44,11 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         ))
     })?;
     let exchange = Exchange::from_json(&bytes).map_err(|e| {
-        not_package(format!(
-            "{} is invalid: {}",
-            record_path.display(),
-            e.message
-        ))
+        e.recode(
+            ErrorCode::InvalidExchange,
+            format!("{} is invalid", record_path.display()),
+        )
+        .hint(&hint)
     })?;
     let base = to_git(exchange.task.base_oid);
     repo.find_commit(base).map_err(|_| {
@@ -70,7 +70,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         exchange_id: id.clone(),
         created_at: format_rfc3339(now.as_secs() as i64, now.subsec_nanos()),
         tool_version: VERSION.to_owned(),
-        bundle_file: BUNDLE_FILE.to_owned(),
+        bundle_file: layout::BUNDLE_FILE.to_owned(),
         task: ReturnTask {
             root_ref: exchange.task.root_ref.clone(),
             base_oid: exchange.task.base_oid,
@@ -82,7 +82,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         .iter()
         .map(|u| (u.name.clone(), to_git(u.new_oid)))
         .collect();
-    let zip_path = workdir.join(format!("procoder-return-{id}.zip"));
+    let zip_path = workdir.join(layout::return_zip(id));
     let (stats, zip_bytes) =
         package::write_return_zip(&zip_path, &doc, now.as_secs() as i64, |out| {
             write_bundle(&repo, &[base], &tips, out, &mut Silent)

@@ -42,7 +42,7 @@ impl Context {
                 .hint("run procoder in a clone with a work tree")
             })?
             .to_path_buf();
-        let store = repo.commondir().join("procoder");
+        let store = repo.commondir().join(procoder_bundle::layout::DIR);
         Ok(Self {
             repo,
             workdir,

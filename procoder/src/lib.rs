@@ -2,22 +2,24 @@
 //!
 //! Each command is a module with a `run` that returns an outcome and never prints; `ui`
 //! renders outcomes and failures. The binary is only argument parsing and exit codes.
+//! Only [`main`] is public: no other crate links this library, and the end-to-end tests drive
+//! the built binary, so every other item is the crate's own.
 
-pub mod abort;
-pub mod apply;
-pub mod cli;
-pub mod context;
+mod abort;
+mod apply;
+mod bug;
+mod cli;
+mod context;
 mod exclude;
-pub mod helper;
-pub mod journal;
-pub mod lock;
-pub mod prepare;
-pub mod progress;
-pub mod refs;
-pub mod status;
-pub mod store;
-pub mod ui;
-pub mod worktrees;
+mod helper;
+mod journal;
+mod lock;
+mod prepare;
+mod refs;
+mod status;
+mod store;
+mod ui;
+mod worktrees;
 
 use cli::{Cli, Command};
 use context::Context;
@@ -25,10 +27,10 @@ use procoder_manifest::{ErrorCode, ExchangeId, Failure, Result};
 use ui::Ui;
 
 /// The version stamped into exchange records.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs one command and renders its result; returns the process exit status.
-pub fn run(cli: Cli) -> u8 {
+fn run(cli: Cli) -> u8 {
     let ui = Ui::new(cli.json, cli.quiet, cli.verbose);
     limit_pack_windows();
     match dispatch(&cli, &ui) {
@@ -45,6 +47,7 @@ pub fn run(cli: Cli) -> u8 {
 /// `--json`, where stdout still gets exactly one object.
 pub fn main() -> u8 {
     use clap::Parser;
+    bug::install(ui::stderr_color());
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     match Cli::try_parse_from(&args) {
         Ok(cli) => run(cli),
@@ -167,10 +170,7 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
             if let Some(first) = outcome.conflicts.first() {
                 // A dry run that found conflicts: the plan is printed, and the verdict is a failure.
                 if ui.json {
-                    let mut failure = Failure::new(first.code, first.message.clone())
-                        .details(first.details.clone());
-                    failure.hint = first.hint.clone();
-                    return Err(Box::new((failure, Some(value))));
+                    return Err(Box::new((first.clone(), Some(value))));
                 }
                 print!("{text}");
                 return Ok(1);

@@ -6,22 +6,19 @@
 use crate::context::Context;
 use crate::journal::{self, Journal, State};
 use crate::lock::Lock;
+use procoder_bundle::layout;
 use procoder_manifest::{ErrorCode, Exchange, ExchangeId, Failure, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Reads the local record of `id`, or `None` when it was not prepared here.
 pub fn read_exchange(ctx: &Context, id: &ExchangeId) -> Result<Option<Exchange>> {
-    let path = ctx.exchange_dir(id).join("exchange.json");
+    let path = ctx.exchange_dir(id).join(layout::RECORD);
     match std::fs::read(&path) {
         Ok(bytes) => Exchange::from_json(&bytes).map(Some).map_err(|e| {
-            Failure::internal(
-                format!(
-                    "the local record {} is damaged: {}",
-                    path.display(),
-                    e.message
-                ),
-                e,
+            e.recode(
+                ErrorCode::Internal,
+                format!("the local record {} is damaged", path.display()),
             )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -102,7 +99,7 @@ impl<'a> Locked<'a> {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(dir.join("exchange.json"))
+            .open(dir.join(layout::RECORD))
             .map_err(|e| Failure::internal("cannot create the exchange record", e))?;
         file.write_all(exchange.to_json().as_bytes())
             .and_then(|()| file.sync_all())

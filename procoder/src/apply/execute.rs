@@ -3,10 +3,10 @@
 
 use super::plan::{Action, Checkout, Plan};
 use crate::journal::Journal;
-use crate::progress::{Progress, Step};
 use crate::refs::{self, MoveError};
 use crate::store::Locked;
 use procoder_bundle::from_git;
+use procoder_bundle::{Phase, Progress};
 use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
 
 /// Executes `plan`; returns the transaction id.
@@ -43,7 +43,7 @@ pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u
 
     let mut checked_out = Vec::new();
     if !plan.checkouts.is_empty() {
-        progress.step(Step::CheckingOut, Some(plan.checkouts.len() as u64));
+        progress.phase(Phase::CheckingOut, Some(plan.checkouts.len() as u64));
     }
     for c in &plan.checkouts {
         let edit = edits
@@ -56,7 +56,7 @@ pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u
         checked_out.push(c.clone());
         progress.advance(checked_out.len() as u64);
     }
-    progress.step(Step::UpdatingRefs, Some(edits.len() as u64));
+    progress.phase(Phase::UpdatingRefs, Some(edits.len() as u64));
     let mut moved = Vec::new();
     let msg = format!("procoder apply {id}");
     for edit in &edits {

@@ -6,8 +6,8 @@ pub mod plan;
 pub mod recover;
 
 use crate::context::Context;
-use crate::progress::Progress;
 pub use plan::{Action, Options, PlannedRef};
+use procoder_bundle::Progress;
 use procoder_manifest::{ExchangeId, Failure, Result};
 use std::path::{Path, PathBuf};
 

@@ -3,10 +3,12 @@
 
 use crate::context::Context;
 use crate::journal;
-use crate::progress::{Phase, Progress, Step, WithTotal};
 use crate::store::{self, Locked};
 use crate::worktrees;
-use procoder_bundle::{check_new_objects, from_git, package, read_bundle, to_git, Quarantine};
+use procoder_bundle::{
+    check_new_objects, from_git, layout, package, read_bundle, to_git, Phase, Progress, Quarantine,
+    WithTotal,
+};
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,7 +60,6 @@ pub struct Checkout {
 pub struct Plan {
     pub exchange: Exchange,
     pub adopted: bool,
-    pub doc: ReturnDoc,
     pub package: PathBuf,
     pub refs: Vec<PlannedRef>,
     pub checks: Vec<String>,
@@ -94,11 +95,11 @@ pub fn make(
     }
     let repo = &ctx.repo;
     let mut checks = Vec::new();
-    progress.step(Step::Reading, None);
+    progress.phase(Phase::Reading, None);
     let mut pkg = package::open_return(package_path)?;
     checks.push(format!(
         "return package structure: {} and {}",
-        package::DOC_FILE,
+        layout::DOC_FILE,
         pkg.doc.bundle_file
     ));
     let doc = pkg.doc.clone();
@@ -136,7 +137,7 @@ pub fn make(
     let tmp = locked.tmp_dir()?;
     // The bundle code does not know the size of what it reads; the zip does.
     let mut indexing = WithTotal {
-        inner: progress.as_bundle(),
+        inner: progress,
         phase: Phase::Indexing,
         total: pkg.bundle_size,
     };
@@ -255,7 +256,6 @@ pub fn make(
     Ok(Plan {
         exchange,
         adopted,
-        doc,
         package: package_path.to_path_buf(),
         refs,
         checks,

@@ -8,6 +8,7 @@
 
 pub mod elf;
 
+use procoder_bundle::layout;
 use procoder_manifest::{ErrorCode, Failure, Result};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ impl Helper {
     /// The version its marker states (`procoder_return::VERSION_MARK`); `None` for a helper
     /// without one, such as the Go procoder's.
     pub fn version(&self) -> Option<String> {
-        let mark = procoder_manifest::HELPER_VERSION_MARK.as_bytes();
+        let mark = layout::HELPER_VERSION_MARK.as_bytes();
         let at = self.bytes.windows(mark.len()).position(|w| w == mark)? + mark.len();
         let rest = &self.bytes[at..];
         let end = rest.iter().position(|&b| b == 0)?;
@@ -101,7 +102,7 @@ pub fn find(flag: Option<&Path>) -> Result<Helper> {
     }
     let beside = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("procoder-return")))
+        .and_then(|exe| exe.parent().map(|d| d.join(layout::HELPER)))
         .filter(|p| p.is_file());
     let passed_over = match beside.map(|p| load(Origin::Beside(p))) {
         Some(Ok(helper)) => return Ok(helper),

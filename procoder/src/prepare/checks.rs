@@ -85,19 +85,6 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
     Ok(())
 }
 
-/// The exported tree as an index (paths and modes), read once for the checks and the export.
-pub fn head_index(repo: &git2::Repository, tree: git2::Oid) -> Result<git2::Index> {
-    let fail = |what: &'static str| move |e| Failure::internal(what, e);
-    let tree = repo
-        .find_tree(tree)
-        .map_err(fail("cannot read the HEAD tree"))?;
-    let mut index = git2::Index::new().map_err(fail("cannot create an index"))?;
-    index
-        .read_tree(&tree)
-        .map_err(fail("cannot read the HEAD tree"))?;
-    Ok(index)
-}
-
 /// `UNSUPPORTED_PATH` for names that are not UTF-8. A zip entry can carry any bytes, but the
 /// sandbox's extractors cannot write them back: Debian's `unzip` 6.0 drops the invalid bytes
 /// (`bad\xff` becomes `bad`) with or without the UTF-8 flag, with -U and -UU, in the C and C.UTF-8 locales

@@ -2,15 +2,11 @@
 //! nothing. Every check runs before anything is written; a failure after that undoes what
 //! was written (`Rollback`), so a failed prepare leaves no branch, record or zip behind.
 
-mod attrs;
 mod checks;
-mod index;
-mod package;
 mod prompt;
-mod worktree;
 
 use crate::context::{now, Context};
-use procoder_bundle::{from_git, Progress};
+use procoder_bundle::{export, from_git, layout, Progress};
 use procoder_manifest::{
     count, format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure,
     Result, Source, TaskRefs, EXCHANGE_PROTOCOL,
@@ -42,7 +38,6 @@ pub struct Outcome {
     /// `--depth`, and the commits cut off at it (the export's `.git/shallow`).
     pub depth: Option<u32>,
     pub shallow_commits: usize,
-    pub top: String,
     pub warnings: Vec<String>,
     pub prompt: String,
 }
@@ -96,7 +91,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         Some(p) => std::env::current_dir()
             .map_err(|e| Failure::internal("cannot read the current directory", e))?
             .join(p),
-        None => ctx.workdir.join(format!("procoder-task-{id}.zip")),
+        None => ctx.workdir.join(layout::task_zip(&id)),
     };
     let out_dir = output.parent().unwrap_or(Path::new(".")).to_path_buf();
     let head_tree = repo
@@ -104,7 +99,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         .and_then(|c| c.tree())
         .map_err(|e| Failure::internal("cannot read the HEAD commit", e))?
         .id();
-    checks::names(&checks::head_index(repo, head_tree)?)?;
+    checks::names(&export::head_index(repo, head_tree)?)?;
 
     let scratch = tempfile::Builder::new()
         .prefix("prepare-")
@@ -123,19 +118,18 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
             std::io::Error::from(std::io::ErrorKind::NotFound),
         ));
     }
-    let input = package::Input {
+    let input = export::Input {
         repo,
         top: &top,
         exchange: &exchange,
         head_tree,
         refs: &all_refs,
         helper: &helper.bytes,
-        identity: identity(repo),
         scratch: scratch.path(),
         unix_time: secs,
         depth: opts.depth,
     };
-    let (tmp_zip, stats) = package::write(&input, tmp_zip, progress)?;
+    let (tmp_zip, stats) = export::write(&input, tmp_zip, progress)?;
     tmp_zip
         .as_file()
         .sync_all()
@@ -184,7 +178,6 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         objects: stats.objects,
         depth: opts.depth,
         shallow_commits: stats.shallow,
-        top,
         warnings,
         prompt,
     })
@@ -195,7 +188,7 @@ const UPLOAD_LIMIT: u64 = 512 * 1000 * 1000;
 
 /// What the user should know about the package: what it holds differently from the
 /// repository, and whether it fits the sandbox.
-fn warnings(stats: &package::Stats, package_bytes: u64, depth: Option<u32>) -> Vec<String> {
+fn warnings(stats: &export::Stats, package_bytes: u64, depth: Option<u32>) -> Vec<String> {
     let list = |paths: &[String]| {
         let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
         let more = paths.len().saturating_sub(shown.len());
@@ -289,21 +282,6 @@ fn exported_refs(repo: &git2::Repository) -> Result<(Vec<(String, git2::Oid)>, R
         refs.push((name.to_owned(), oid));
     }
     Ok((refs, context))
-}
-
-/// The identity the agent commits with: the repository's (local, then global), else procoder's.
-fn identity(repo: &git2::Repository) -> (String, String) {
-    let config = repo.config().ok();
-    let get = |key: &str| {
-        config
-            .as_ref()
-            .and_then(|c| c.get_string(key).ok())
-            .filter(|v| !v.trim().is_empty())
-    };
-    (
-        get("user.name").unwrap_or_else(|| "procoder".into()),
-        get("user.email").unwrap_or_else(|| "procoder@local".into()),
-    )
 }
 
 fn random3() -> [u8; 3] {

@@ -11,7 +11,7 @@ pub use render::{
     render_abort, render_apply, render_prepare, render_recover, render_status, render_version,
 };
 
-use procoder_manifest::{ErrorCode, Failure};
+use procoder_manifest::{ErrorCode, Failure, Style};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 
@@ -41,7 +41,7 @@ impl Ui {
             quiet,
             verbose,
             color_out: allowed && !json && std::io::stdout().is_terminal(),
-            color_err: allowed && std::io::stderr().is_terminal(),
+            color_err: stderr_color(),
         }
     }
 
@@ -83,16 +83,17 @@ impl Ui {
             return;
         }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", failure_text_styled(failure, self.color_err));
-        if failure.code == ErrorCode::Internal || self.verbose {
-            let mut source = std::error::Error::source(failure);
-            while let Some(cause) = source {
-                let _ = writeln!(err, "Caused by: {cause}");
-                source = cause.source();
-            }
-        }
+        let style = Style {
+            indent: "",
+            color: self.color_err,
+        };
+        let _ = writeln!(err, "{}", failure.render(style));
         if failure.code == ErrorCode::Internal {
-            let _ = writeln!(err, "This is a procoder bug or an environment failure; please report it with the output above (run with --verbose for the cause chain).");
+            let _ = writeln!(err, "{}", crate::bug::report(failure));
+        } else if self.verbose {
+            for cause in failure.causes() {
+                let _ = writeln!(err, "Caused by: {cause}");
+            }
         }
     }
 }
@@ -123,40 +124,15 @@ pub fn usage_error_json(command: Option<&str>, rendered: &str) -> String {
     }))
 }
 
+/// Whether stderr gets colour: a terminal, and the environment allows it.
+pub(crate) fn stderr_color() -> bool {
+    color_allowed() && std::io::stderr().is_terminal()
+}
+
 /// `NO_COLOR` (any non-empty value) and `TERM=dumb` turn colour off everywhere.
 fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-}
-
-/// `text` wrapped in an SGR sequence when `on`.
-pub fn paint(text: &str, sgr: &str, on: bool) -> String {
-    if on {
-        format!("\x1b[{sgr}m{text}\x1b[0m")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// The human form: `CODE: message`, detail lines, `Hint:`.
-pub fn failure_text(f: &Failure) -> String {
-    failure_text_styled(f, false)
-}
-
-/// The human form, the code in bold red and `Hint:` in bold when `color`.
-pub fn failure_text_styled(f: &Failure, color: bool) -> String {
-    let mut s = format!("{}: {}", paint(f.code.as_str(), "1;31", color), f.message);
-    for d in &f.details {
-        s.push('\n');
-        s.push_str(d);
-    }
-    if let Some(h) = &f.hint {
-        s.push('\n');
-        s.push_str(&paint("Hint:", "1", color));
-        s.push(' ');
-        s.push_str(h);
-    }
-    s
 }
 
 /// The `error` object of the JSON shape.

@@ -2,8 +2,8 @@
 //! `--quiet` or `CI=true`. Nothing is drawn until the command has run for about 250 ms
 //! (`PROCODER_PROGRESS_DELAY_MS`, a testing knob), so quick runs stay quiet.
 
-use crate::progress::{BundleProgress, Phase, Progress, Step};
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use procoder_bundle::{Phase, Progress};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -166,7 +166,7 @@ fn style(unit: Unit, has_total: bool) -> ProgressStyle {
         })
 }
 
-fn phase_look(phase: Phase) -> (&'static str, Unit) {
+fn look(phase: Phase) -> (&'static str, Unit) {
     match phase {
         Phase::Counting => ("counting objects", Unit::Count("objects")),
         Phase::Writing => ("writing pack", Unit::Count("objects")),
@@ -174,20 +174,15 @@ fn phase_look(phase: Phase) -> (&'static str, Unit) {
         Phase::Indexing => ("indexing pack", Unit::Bytes),
         Phase::Checking => ("checking objects", Unit::None),
         Phase::Packaging => ("checking out (zip)", Unit::Count("files")),
+        Phase::Reading => ("reading package", Unit::None),
+        Phase::UpdatingRefs => ("updating refs", Unit::Count("refs")),
+        Phase::CheckingOut => ("checking out", Unit::Count("work trees")),
     }
 }
 
-fn step_look(step: Step) -> (&'static str, Unit) {
-    match step {
-        Step::Reading => ("reading package", Unit::None),
-        Step::UpdatingRefs => ("updating refs", Unit::Count("refs")),
-        Step::CheckingOut => ("checking out", Unit::Count("work trees")),
-    }
-}
-
-impl BundleProgress for Bars {
+impl Progress for Bars {
     fn phase(&mut self, phase: Phase, total: Option<u64>) {
-        let (label, unit) = phase_look(phase);
+        let (label, unit) = look(phase);
         self.start(label, unit, total);
     }
 
@@ -195,17 +190,6 @@ impl BundleProgress for Bars {
         if let Some(bar) = &self.current {
             bar.set_position(done);
         }
-    }
-}
-
-impl Progress for Bars {
-    fn step(&mut self, step: Step, total: Option<u64>) {
-        let (label, unit) = step_look(step);
-        self.start(label, unit, total);
-    }
-
-    fn as_bundle(&mut self) -> &mut dyn BundleProgress {
-        self
     }
 }
 

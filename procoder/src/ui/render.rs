@@ -1,6 +1,6 @@
 //! Each command's outcome as JSON and as text.
 
-use super::{error_json, failure_text, human_age, human_bytes, paint};
+use super::{error_json, human_age, human_bytes};
 use crate::apply::recover::{Direction, Outcome as RecoverOutcome};
 use crate::apply::Outcome as ApplyOutcome;
 use crate::helper::{Helper, Linkage};
@@ -10,7 +10,12 @@ use crate::status::Row;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
-use procoder_manifest::count;
+use procoder_manifest::{count, paint, Failure, Style};
+
+/// A failure inside other output (a dry run's conflict, `--version`'s missing helper): plain.
+fn failure_text(f: &Failure) -> String {
+    f.render(Style::default())
+}
 
 fn short(oid: git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
@@ -63,8 +68,8 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
     }
     let _ = writeln!(
         t,
-        "\nThen: procoder apply <the procoder-return-{}.zip you get back>",
-        o.exchange_id
+        "\nThen: procoder apply <the {} you get back>",
+        procoder_bundle::layout::return_zip(&o.exchange_id)
     );
     (value, t)
 }

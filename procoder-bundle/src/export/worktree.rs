@@ -7,7 +7,7 @@
 
 use super::attrs::Attrs;
 use super::index::Entry;
-use procoder_bundle::Progress;
+use crate::Progress;
 use procoder_manifest::{Failure, Result};
 use std::io::{Seek, Write};
 use zip::write::FullFileOptions;
@@ -15,14 +15,14 @@ use zip::CompressionMethod;
 
 /// The zip's time for every work tree entry (seconds since the epoch).
 #[derive(Debug, Clone, Copy)]
-pub struct Stamp {
-    pub unix: i64,
+pub(super) struct Stamp {
+    pub(super) unix: i64,
 }
 
 impl Stamp {
     pub(super) fn options(self, name: &[u8]) -> Result<FullFileOptions<'static, '_>> {
         zip::write::SimpleFileOptions::default()
-            .last_modified_time(procoder_bundle::package::zip_time(self.unix))
+            .last_modified_time(crate::package::zip_time(self.unix))
             // Info-ZIP reads this UTC time; without it, the DOS time above is taken as the
             // sandbox's local time and the index's times would be off by its UTC offset.
             .with_extended_timestamp(u32::try_from(self.unix).ok(), None, None)
@@ -33,22 +33,22 @@ impl Stamp {
 
 /// What the walk found beyond the files themselves.
 #[derive(Debug, Default)]
-pub struct Walk {
+pub(super) struct Walk {
     /// One index entry per file, symlink and gitlink.
-    pub entries: Vec<Entry>,
+    pub(super) entries: Vec<Entry>,
     /// Submodule paths (exported as gitlinks with empty directories).
-    pub submodules: Vec<String>,
+    pub(super) submodules: Vec<String>,
     /// Paths whose `filter` attribute names a driver (`lfs` and others), with the driver.
-    pub filtered: Vec<(String, String)>,
+    pub(super) filtered: Vec<(String, String)>,
     /// Paths with a `working-tree-encoding` attribute (written as stored).
-    pub encoded: Vec<String>,
+    pub(super) encoded: Vec<String>,
 }
 
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 
 /// Writes every entry of the tree `root` under `top/`.
-pub fn write<W: Write + Seek>(
+pub(super) fn write<W: Write + Seek>(
     zip: &mut zip::ZipWriter<W>,
     repo: &git2::Repository,
     root: git2::Oid,

@@ -4,20 +4,24 @@
 //! them from any repository it opens, so lookups go through a scratch repository that has
 //! none of them, the user's objects (as an alternate) and an index of the exported tree.
 
-use procoder_bundle::checkout::Conversion;
+use crate::checkout::Conversion;
 use procoder_manifest::{Failure, Result};
 use std::path::Path;
 
 /// Attribute lookups for the exported tree.
-pub struct Attrs {
+pub(super) struct Attrs {
     /// None when the tree has no `.gitattributes`: every file is written as stored.
     repo: Option<git2::Repository>,
 }
 
 impl Attrs {
     /// Lookups for `tree` of `user`, with scratch space under `scratch`.
-    /// `index` holds the exported tree (see `checks::head_index`).
-    pub fn new(user: &git2::Repository, mut index: git2::Index, scratch: &Path) -> Result<Self> {
+    /// `index` holds the exported tree (see [`super::head_index`]).
+    pub(super) fn new(
+        user: &git2::Repository,
+        mut index: git2::Index,
+        scratch: &Path,
+    ) -> Result<Self> {
         let fail = |what: &'static str| move |e| Failure::internal(what, e);
         let any = index
             .iter()
@@ -45,12 +49,12 @@ impl Attrs {
     }
 
     /// The checkout conversion for `path` (no conversion when the tree has no attributes).
-    pub fn conversion(&self, path: &[u8]) -> Result<Conversion> {
+    pub(super) fn conversion(&self, path: &[u8]) -> Result<Conversion> {
         let Some(repo) = &self.repo else {
             return Ok(Conversion::default());
         };
         let flags = git2::AttrCheckFlags::INDEX_ONLY | git2::AttrCheckFlags::NO_SYSTEM;
-        Conversion::lookup(repo, &procoder_bundle::host::git_path(path), flags).map_err(|e| {
+        Conversion::lookup(repo, &crate::host::git_path(path), flags).map_err(|e| {
             Failure::internal(
                 format!(
                     "cannot read the attributes of {}",

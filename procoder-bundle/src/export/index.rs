@@ -9,18 +9,18 @@ use sha1::{Digest, Sha1};
 
 /// One index entry.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(super) struct Entry {
     /// Path from the work tree root, as stored in the tree.
-    pub path: Vec<u8>,
+    pub(super) path: Vec<u8>,
     /// 0o100644, 0o100755, 0o120000 or 0o160000.
-    pub mode: u32,
-    pub oid: git2::Oid,
+    pub(super) mode: u32,
+    pub(super) oid: git2::Oid,
     /// Bytes the work tree file will hold (0 for a gitlink).
-    pub size: u64,
+    pub(super) size: u64,
 }
 
 /// The index file's bytes for `entries`, each stamped with `mtime`.
-pub fn encode(mut entries: Vec<Entry>, mtime: u32) -> Vec<u8> {
+pub(super) fn encode(mut entries: Vec<Entry>, mtime: u32) -> Vec<u8> {
     // git orders entries by the bytes of their full path (then stage, always 0 here).
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut out = Vec::with_capacity(12 + entries.len() * 96);

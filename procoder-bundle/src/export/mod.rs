@@ -1,29 +1,39 @@
 //! The task package: one top folder holding the work tree at HEAD, a minimal `.git` and the
-//! helper. Written by streaming into a zip; nothing is checked out on disk.
+//! helper. Written by streaming into a zip; nothing is checked out on disk. It lives here, beside
+//! the return package and the export pack, because it is format knowledge (a zip layout, a
+//! `.git` skeleton, an index file); `procoder prepare` only decides when to write it and where
+//! it goes, and undoes it on failure.
 
-use super::attrs::Attrs;
-use super::index;
-use super::worktree::{self, Stamp};
-use procoder_bundle::{package::zip_time, reachable, write_export_pack, Progress};
+mod attrs;
+mod index;
+mod worktree;
+
+use crate::{layout, package::zip_time, reachable, write_export_pack, Progress};
+use attrs::Attrs;
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
 use std::path::Path;
+use worktree::Stamp;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
 /// Everything the package is made of.
 pub struct Input<'a> {
+    /// The user's repository.
     pub repo: &'a git2::Repository,
     /// The folder name inside the zip (the repository's directory name).
     pub top: &'a str,
+    /// The record, exported as `.git/procoder/exchange.json`.
     pub exchange: &'a Exchange,
+    /// The tree checked out in the export (HEAD's).
     pub head_tree: git2::Oid,
     /// Every exported ref (heads, tags, the task branch) and its target.
     pub refs: &'a [(String, git2::Oid)],
     /// The `procoder-return` executable's bytes.
     pub helper: &'a [u8],
-    pub identity: (String, String),
+    /// Scratch space for the pack and the attribute lookups, removed by the caller.
     pub scratch: &'a Path,
+    /// The time of every entry (prepare's).
     pub unix_time: i64,
     /// Only the last N commits of each ref.
     pub depth: Option<u32>,
@@ -32,7 +42,9 @@ pub struct Input<'a> {
 /// What went into the zip.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Work tree files (gitlinks not counted).
     pub files: usize,
+    /// Objects in the export pack.
     pub objects: usize,
     /// Commits whose parents were left out by `--depth`.
     pub shallow: usize,
@@ -71,6 +83,7 @@ pub fn write<W: Write + Seek>(
     let git = format!("{top}/.git");
     let mut stats = Stats::default();
 
+    let record_dir = format!("/{}", layout::DIR);
     for d in [
         "",
         "/info",
@@ -80,7 +93,7 @@ pub fn write<W: Write + Seek>(
         "/refs",
         "/refs/heads",
         "/refs/tags",
-        "/procoder",
+        &record_dir,
     ] {
         zip.add_directory(format!("{git}{d}/"), dir)
             .map_err(zerr("a directory"))?;
@@ -92,9 +105,13 @@ pub fn write<W: Write + Seek>(
         zip.write_all(body).map_err(ioerr(name))
     };
     small(&mut zip, "HEAD", format!("ref: {task_ref}\n").as_bytes())?;
-    small(&mut zip, "config", config(&input.identity).as_bytes())?;
+    small(&mut zip, "config", config(&identity(input.repo)).as_bytes())?;
     small(&mut zip, "description", b"procoder task package\n")?;
-    small(&mut zip, "info/exclude", b"# procoder: the helper and its output belong to the exchange, not to the repository\nprocoder-return\nprocoder-return-*.zip\n")?;
+    small(
+        &mut zip,
+        "info/exclude",
+        layout::export_exclude().as_bytes(),
+    )?;
     small(
         &mut zip,
         "packed-refs",
@@ -102,7 +119,7 @@ pub fn write<W: Write + Seek>(
     )?;
     small(
         &mut zip,
-        "procoder/exchange.json",
+        &format!("{}/{}", layout::DIR, layout::RECORD),
         input.exchange.to_json().as_bytes(),
     )?;
 
@@ -135,8 +152,8 @@ pub fn write<W: Write + Seek>(
         std::io::copy(&mut src, &mut zip).map_err(ioerr(name))?;
     }
 
-    let index = super::checks::head_index(input.repo, input.head_tree)?;
-    progress.phase(procoder_bundle::Phase::Packaging, Some(index.len() as u64));
+    let index = head_index(input.repo, input.head_tree)?;
+    progress.phase(crate::Phase::Packaging, Some(index.len() as u64));
     let attrs = Attrs::new(input.repo, index, input.scratch)?;
     let stamp = Stamp {
         unix: input.unix_time,
@@ -169,21 +186,50 @@ pub fn write<W: Write + Seek>(
     // A symlink the helper looks at: still a symlink after extraction means modes and
     // symlinks survived; a plain file means a lossy extractor (Python's zipfile) ran.
     zip.add_symlink(
-        format!("{git}/procoder/{}", procoder_manifest::SYMLINK_PROBE),
-        "exchange.json",
+        format!("{git}/{}/{}", layout::DIR, layout::SYMLINK_PROBE),
+        layout::RECORD,
         file.unix_permissions(0o777),
     )
     .map_err(zerr("the symlink probe"))?;
 
     // 0755 whatever the helper's mode on disk (or the host's file system) says.
     zip.start_file(
-        format!("{top}/procoder-return"),
+        format!("{top}/{}", layout::HELPER),
         file.unix_permissions(0o755),
     )
     .map_err(zerr("the helper"))?;
     zip.write_all(input.helper).map_err(ioerr("the helper"))?;
     let out = zip.finish().map_err(zerr("the zip directory"))?;
     Ok((out, stats))
+}
+
+/// The exported tree as an index (paths and modes), read once for prepare's checks and once
+/// for the export's attributes.
+pub fn head_index(repo: &git2::Repository, tree: git2::Oid) -> Result<git2::Index> {
+    let fail = |what: &'static str| move |e| Failure::internal(what, e);
+    let tree = repo
+        .find_tree(tree)
+        .map_err(fail("cannot read the HEAD tree"))?;
+    let mut index = git2::Index::new().map_err(fail("cannot create an index"))?;
+    index
+        .read_tree(&tree)
+        .map_err(fail("cannot read the HEAD tree"))?;
+    Ok(index)
+}
+
+/// The identity the agent commits with: the repository's (local, then global), else procoder's.
+fn identity(repo: &git2::Repository) -> (String, String) {
+    let config = repo.config().ok();
+    let get = |key: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c.get_string(key).ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    (
+        get("user.name").unwrap_or_else(|| "procoder".into()),
+        get("user.email").unwrap_or_else(|| "procoder@local".into()),
+    )
 }
 
 /// Core settings, the user's identity and no signing: nothing else of the user's config.
