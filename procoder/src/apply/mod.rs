@@ -4,6 +4,7 @@
 pub mod execute;
 pub mod plan;
 pub mod recover;
+pub mod review;
 
 use crate::context::Context;
 pub use plan::{Action, Options, PlannedRef};
@@ -26,6 +27,11 @@ pub struct Outcome {
     pub conflicts: Vec<Failure>,
     pub checked_out: Vec<PathBuf>,
     pub tx: Option<u64>,
+    /// What the next steps compare the work with: the branch the task was prepared from, or
+    /// the base commit when that branch is not known here (an adopted exchange).
+    pub compare_with: String,
+    /// That branch, when it is one: where the merge step switches to.
+    pub merge_into: Option<String>,
 }
 
 /// Applies `package` in `ctx`.
@@ -60,10 +66,24 @@ pub fn run(
         conflicts: std::mem::take(&mut plan.conflicts),
         checked_out: plan.checkouts.iter().map(|c| c.worktree.clone()).collect(),
         tx: None,
+        compare_with: String::new(),
+        merge_into: source_branch(&plan.exchange),
     };
+    outcome.compare_with = outcome
+        .merge_into
+        .clone()
+        .unwrap_or_else(|| plan::short(procoder_bundle::to_git(plan.exchange.task.base_oid)));
     if opts.dry_run || already_applied {
         return Ok(outcome); // dropping the plan removes the quarantine: no object joins the store
     }
     outcome.tx = Some(execute::run(&locked, plan, progress)?);
     Ok(outcome)
+}
+
+/// The short name of the branch the task was prepared from; an adopted exchange records its
+/// task branch there, which would compare the work with itself, so it has none.
+fn source_branch(exchange: &procoder_manifest::Exchange) -> Option<String> {
+    let head = &exchange.source.head_ref;
+    let branch = head.strip_prefix("refs/heads/")?;
+    (!head.starts_with(&exchange.task.ref_prefix)).then(|| branch.to_owned())
 }

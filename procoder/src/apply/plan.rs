@@ -1,6 +1,7 @@
 //! Reading and verifying a return package. Writes nothing to the repository: received objects
 //! stay in a quarantine until `execute` promotes them.
 
+use super::review::{self, Review};
 use crate::context::Context;
 use crate::journal;
 use crate::store::{self, Locked};
@@ -47,6 +48,7 @@ pub struct PlannedRef {
     pub action: Action,
     /// Commits the new tip adds over the current one (or over the base).
     pub commits: usize,
+    pub review: Review,
 }
 
 /// A checked-out worktree that follows a moved branch under `--checkout`.
@@ -241,14 +243,15 @@ pub fn make(
             continue;
         };
         let from = current.unwrap_or(base);
-        let commits = count_commits(&view, new, from);
+        let review = review::of(&view, new, from)?;
         refs.push(PlannedRef {
             source: u.name.clone(),
             target,
             current,
             new,
             action,
-            commits,
+            commits: review.commits,
+            review,
         });
     }
     let checkouts = checked_out(ctx, &refs, opts, package_path, &mut conflicts)?;
@@ -388,12 +391,6 @@ fn adopted_exchange(repo: &git2::Repository, doc: &ReturnDoc) -> Result<Exchange
         },
         context: procoder_manifest::Context::default(),
     })
-}
-
-fn count_commits(repo: &git2::Repository, tip: git2::Oid, from: git2::Oid) -> usize {
-    repo.graph_ahead_behind(tip, from)
-        .map(|(ahead, _)| ahead)
-        .unwrap_or(0)
 }
 
 pub fn short(oid: git2::Oid) -> String {

@@ -78,7 +78,10 @@ fn refs_json(o: &ApplyOutcome) -> Value {
     Value::Array(
         o.refs
             .iter()
-            .map(|r| json!({ "ref": r.target, "source": r.source, "action": r.action.as_str(), "old": r.current.map(|c| c.to_string()), "new": r.new.to_string(), "commits": r.commits }))
+            .map(|r| {
+                let log: Vec<Value> = r.review.log.iter().map(|c| json!({ "id": c.id.to_string(), "subject": c.subject, "author": c.author })).collect();
+                json!({ "ref": r.target, "source": r.source, "action": r.action.as_str(), "old": r.current.map(|c| c.to_string()), "new": r.new.to_string(), "commits": r.commits, "log": log, "files_changed": r.review.files_changed, "insertions": r.review.insertions, "deletions": r.review.deletions })
+            })
             .collect(),
     )
 }
@@ -133,6 +136,7 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
                 r.target,
                 short(r.new)
             );
+            super::review::review_text(&mut t, &r.review);
         }
     }
     for c in &o.conflicts {
@@ -147,12 +151,8 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         let _ = writeln!(t, "Result: {verdict}.");
     } else if !o.already_applied {
         if !quiet {
-            let _ = writeln!(
-                t,
-                "Checked {}. Look at the work: git log {}",
-                count(o.objects_checked, "new object"),
-                o.refs.first().map_or("", |r| r.target.as_str())
-            );
+            let _ = writeln!(t, "Checked {}.", count(o.objects_checked, "new object"));
+            super::review::next_steps(&mut t, o);
         }
         for wt in &o.checked_out {
             let _ = writeln!(t, "Checked out in {}.", wt.display());
