@@ -138,3 +138,36 @@ fn a_later_return_is_reviewed_against_what_the_earlier_apply_brought() {
         (Some(1), Some(1), Some(0))
     );
 }
+
+#[test]
+fn an_older_return_applied_after_a_newer_one_is_already_contained() {
+    let r = Returned::new();
+    let older = keep_copy(&r.zip, r.local.dir.parent().expect("tmp"), "older.zip");
+    let newer_tip = r
+        .sandbox
+        .commit_file("feature.txt", "a feature\nand more\n");
+    let newer = r.sandbox.run_return();
+    let out = r.local.procoder(&["apply", newer.to_str().expect("utf-8")]);
+    assert_success(&out, "apply the newer return");
+    let refs_before = r.local.git(&["for-each-ref"]);
+
+    let out = r.local.procoder(&["apply", older.to_str().expect("utf-8")]);
+    assert_success(&out, "apply the older return");
+    assert!(
+        stdout(&out).starts_with("Already contained: "),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(r.local.rev(&r.prepared.task_ref), newer_tip);
+    assert_eq!(r.local.git(&["for-each-ref"]), refs_before, "nothing moved");
+
+    let out = r
+        .local
+        .procoder(&["apply", older.to_str().expect("utf-8"), "--json"]);
+    let v = json_stdout(&out);
+    assert_eq!(
+        (v["ok"].as_bool(), v["already_contained"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(v["refs"][0]["action"], "contained");
+}

@@ -1,6 +1,7 @@
 //! `procoder apply`: verify a return package completely (`plan`), then move the task family
 //! (`execute`); `recover` finishes or undoes an interrupted apply from the log.
 
+mod action;
 pub mod execute;
 pub mod plan;
 pub mod recover;
@@ -19,6 +20,8 @@ pub struct Outcome {
     pub package: PathBuf,
     pub dry_run: bool,
     pub already_applied: bool,
+    /// Nothing moves because an earlier apply already brought newer work than this return.
+    pub already_contained: bool,
     pub namespace: Option<String>,
     pub refs: Vec<PlannedRef>,
     pub checks: Vec<String>,
@@ -52,13 +55,15 @@ pub fn run(
         }
         return Err(first);
     }
-    let already_applied =
-        plan.conflicts.is_empty() && plan.refs.iter().all(|r| r.action == Action::Unchanged);
+    let already_applied = plan.conflicts.is_empty() && plan.refs.iter().all(|r| !r.action.moves());
+    let already_contained =
+        already_applied && plan.refs.iter().any(|r| r.action == Action::Contained);
     let mut outcome = Outcome {
         exchange_id: plan.exchange.exchange_id.clone(),
         package: package.to_path_buf(),
         dry_run: opts.dry_run,
         already_applied,
+        already_contained,
         namespace: opts.namespace.clone(),
         refs: plan.refs.clone(),
         checks: plan.checks.clone(),

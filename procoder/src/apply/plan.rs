@@ -1,6 +1,7 @@
 //! Reading and verifying a return package. Writes nothing to the repository: received objects
 //! stay in a quarantine until `execute` promotes them.
 
+pub use super::action::{Action, PlannedRef};
 use super::review::{self, Review};
 use crate::context::Context;
 use crate::journal;
@@ -13,43 +14,6 @@ use procoder_bundle::{
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// What happens to one ref.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    /// A later return of the same exchange moves past what an earlier apply set.
-    FastForward,
-    Unchanged,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::FastForward => "fast-forward",
-            Action::Unchanged => "unchanged",
-        }
-    }
-}
-
-/// One ref of the plan.
-#[derive(Debug, Clone)]
-pub struct PlannedRef {
-    /// The ref as the return document names it.
-    pub source: String,
-    /// The local ref (after `--namespace`).
-    pub target: String,
-    /// Its value now.
-    pub current: Option<git2::Oid>,
-    pub new: git2::Oid,
-    pub action: Action,
-    /// Commits the new tip adds over the current one (or over the base).
-    pub commits: usize,
-    pub review: Review,
-}
 
 /// A checked-out worktree that follows a moved branch under `--checkout`.
 #[derive(Debug, Clone)]
@@ -224,6 +188,10 @@ pub fn make(
             } else {
                 Action::Update
             }
+        } else if earlier
+            .is_some_and(|e| e == new || view.graph_descendant_of(e, new).unwrap_or(false))
+        {
+            Action::Contained
         } else if current.is_some()
             && current == earlier
             && view
@@ -243,7 +211,11 @@ pub fn make(
             continue;
         };
         let from = current.unwrap_or(base);
-        let review = review::of(&view, new, from)?;
+        let review = if action.moves() {
+            review::of(&view, new, from)?
+        } else {
+            Review::default()
+        };
         refs.push(PlannedRef {
             source: u.name.clone(),
             target,
@@ -319,10 +291,7 @@ fn checked_out(
         let Some(branch) = wt.branch() else {
             continue;
         };
-        let Some(r) = refs
-            .iter()
-            .find(|r| r.target == branch && r.action != Action::Unchanged)
-        else {
+        let Some(r) = refs.iter().find(|r| r.target == branch && r.action.moves()) else {
             continue;
         };
         let fail = |why: String| {

@@ -94,6 +94,7 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         "package": o.package.display().to_string(),
         "dry_run": o.dry_run,
         "already_applied": o.already_applied,
+        "already_contained": o.already_contained,
         "namespace": o.namespace,
         "refs": refs_json(o),
         "checks": o.checks,
@@ -115,6 +116,12 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
                 let _ = writeln!(t, "  ok  {c}");
             }
         }
+    } else if o.already_contained {
+        let _ = writeln!(
+            t,
+            "Already contained: a newer return of exchange {} was applied, and it holds all of this one; nothing changed.",
+            o.exchange_id
+        );
     } else if o.already_applied {
         let _ = writeln!(
             t,
