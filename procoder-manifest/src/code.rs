@@ -26,6 +26,7 @@ pub enum ErrorCode {
     UnknownExchange,
     BranchMoved,
     RefExists,
+    ReturnRewrites,
     TargetBranchCheckedOut,
     ApplyInterrupted,
     UnsupportedPath,
@@ -35,7 +36,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
     /// procoder added (`UNSUPPORTED_PATH`).
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -54,6 +55,7 @@ impl ErrorCode {
         Self::UnknownExchange,
         Self::BranchMoved,
         Self::RefExists,
+        Self::ReturnRewrites,
         Self::TargetBranchCheckedOut,
         Self::ApplyInterrupted,
         Self::UnsupportedPath,
@@ -81,6 +83,7 @@ impl ErrorCode {
             Self::UnknownExchange => "UNKNOWN_EXCHANGE",
             Self::BranchMoved => "BRANCH_MOVED",
             Self::RefExists => "REF_EXISTS",
+            Self::ReturnRewrites => "RETURN_REWRITES",
             Self::TargetBranchCheckedOut => "TARGET_BRANCH_CHECKED_OUT",
             Self::ApplyInterrupted => "APPLY_INTERRUPTED",
             Self::UnsupportedPath => "UNSUPPORTED_PATH",

@@ -171,3 +171,55 @@ fn an_older_return_applied_after_a_newer_one_is_already_contained() {
     );
     assert_eq!(v["refs"][0]["action"], "contained");
 }
+
+#[test]
+fn a_return_that_rewrites_an_applied_commit_names_it_and_replace_keeps_it() {
+    let r = Returned::new();
+    assert_success(&r.apply(&[]), "first apply");
+    let first = r.local.rev(&r.prepared.task_ref);
+    // The agent amends the commit it had already returned.
+    r.sandbox.write("feature.txt", b"a better feature\n");
+    r.sandbox
+        .git(&["commit", "-q", "-a", "--amend", "-m", "Better feature"]);
+    let amended = r.sandbox.git(&["rev-parse", "HEAD"]);
+    let zip = r.sandbox.run_return();
+    let zip = zip.to_str().expect("utf-8");
+
+    let out = r.local.procoder(&["apply", zip]);
+    let err = assert_code(&out, "RETURN_REWRITES");
+    assert!(
+        err.contains(&format!("replaces {}  Change feature.txt", &first[..7])),
+        "{err}"
+    );
+    assert!(
+        err.contains("--replace") && err.contains("--namespace"),
+        "{err}"
+    );
+    assert_eq!(
+        r.local.rev(&r.prepared.task_ref),
+        first,
+        "a refusal moves nothing"
+    );
+
+    let out = r.local.procoder(&["apply", zip, "--replace", "--json"]);
+    assert_success(&out, "apply --replace");
+    assert_eq!(r.local.rev(&r.prepared.task_ref), amended);
+    let backup = format!("{}-replaced-{}", r.prepared.task_ref, &first[..12]);
+    assert_eq!(
+        r.local.rev(&backup),
+        first,
+        "the replaced tip stays reachable"
+    );
+    let v = json_stdout(&out);
+    let actions: Vec<&str> = v["refs"]
+        .as_array()
+        .expect("refs")
+        .iter()
+        .map(|x| x["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(actions, ["create", "replace"]);
+    // The log records the backup like any other ref it moved.
+    let log = std::fs::read_to_string(log_path(&r.local.dir, &r.prepared.id)).expect("log");
+    assert!(log.contains(&backup), "{log}");
+    r.local.git(&["fsck", "--strict"]);
+}

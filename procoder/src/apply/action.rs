@@ -10,6 +10,8 @@ pub enum Action {
     /// A later return of the same exchange moves past what an earlier apply set.
     FastForward,
     Unchanged,
+    /// Under `--replace`: a return that rewrites what an earlier apply set.
+    Replace,
     /// An older return applied after a newer one: its tips are already in what an earlier
     /// apply of the exchange set, so nothing moves.
     Contained,
@@ -22,6 +24,7 @@ impl Action {
             Action::Update => "update",
             Action::FastForward => "fast-forward",
             Action::Unchanged => "unchanged",
+            Action::Replace => "replace",
             Action::Contained => "contained",
         }
     }

@@ -42,6 +42,7 @@ pub struct Options {
     pub namespace: Option<String>,
     pub checkout: bool,
     pub adopt: bool,
+    pub replace: bool,
 }
 
 /// Reads `package` and runs every check. Conflicts of the ref rules are collected (a dry run
@@ -192,13 +193,31 @@ pub fn make(
             .is_some_and(|e| e == new || view.graph_descendant_of(e, new).unwrap_or(false))
         {
             Action::Contained
-        } else if current.is_some()
-            && current == earlier
-            && view
-                .graph_descendant_of(new, earlier.expect("checked is_some"))
-                .unwrap_or(false)
-        {
-            Action::FastForward
+        } else if let Some(e) = earlier.filter(|e| current == Some(*e)) {
+            if view.graph_descendant_of(new, e).unwrap_or(false) {
+                Action::FastForward
+            } else {
+                // The agent amended or rebased what it had returned: the old tip is kept
+                // under a ref of the family, created (and logged) before the branch moves.
+                let backup = format!("{target}-replaced-{}", short(e));
+                if !opts.replace {
+                    let gone = review::replaced(&view, e, new);
+                    conflicts.push(review::rewrites(&target, &backup, &gone, |f| {
+                        rerun(package_path, f)
+                    }));
+                    continue;
+                }
+                refs.push(PlannedRef {
+                    source: u.name.clone(),
+                    target: backup,
+                    current: None,
+                    new: e,
+                    action: Action::Create,
+                    commits: 0,
+                    review: Review::default(),
+                });
+                Action::Replace
+            }
         } else {
             conflicts.push(conflict(
                 &target,

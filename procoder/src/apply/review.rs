@@ -89,3 +89,47 @@ pub fn diffstat(r: &Review) -> String {
     }
     s
 }
+
+/// The commits of `old` that `new` does not keep: what a rewriting return replaces.
+pub fn replaced(view: &git2::Repository, old: git2::Oid, new: git2::Oid) -> Vec<LogLine> {
+    let Ok(mut walk) = view.revwalk() else {
+        return Vec::new();
+    };
+    if walk.push(old).and_then(|()| walk.hide(new)).is_err() {
+        return Vec::new();
+    }
+    walk.filter_map(|o| o.ok())
+        .filter_map(|oid| view.find_commit(oid).ok())
+        .map(|c| LogLine {
+            id: c.id(),
+            subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
+            author: String::from_utf8_lossy(c.author().name_bytes()).into_owned(),
+        })
+        .collect()
+}
+
+/// `RETURN_REWRITES`: names the commits the return replaces and the two ways to take it.
+pub fn rewrites(
+    target: &str,
+    backup: &str,
+    replaced: &[LogLine],
+    rerun: impl Fn(&str) -> String,
+) -> Failure {
+    let mut f = Failure::new(
+        procoder_manifest::ErrorCode::ReturnRewrites,
+        format!("this return rewrites {target}: it replaces commits an earlier apply brought"),
+    );
+    for c in replaced {
+        f = f.detail(format!(
+            "replaces {}  {}  ({})",
+            &c.id.to_string()[..7],
+            c.subject,
+            c.author
+        ));
+    }
+    f.hint(format!(
+        "to take it and keep the replaced commits at {backup}: {}; or keep both side by side: {}",
+        rerun("--replace"),
+        rerun("--namespace procoder-import")
+    ))
+}
