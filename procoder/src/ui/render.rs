@@ -213,6 +213,7 @@ pub fn render_status(rows: &[Row], quiet: bool, color: bool) -> (Value, String) 
                 "task_ref": r.task_ref,
                 "task_tip": r.task_tip.map(|o| o.to_string()),
                 "ahead": r.ahead,
+                "branches": r.branches,
                 "package": r.package,
                 "package_present": r.package_present,
             });
