@@ -29,6 +29,7 @@ pub enum ErrorCode {
     ReturnRewrites,
     TargetBranchCheckedOut,
     ApplyInterrupted,
+    NothingInterrupted,
     UnsupportedPath,
     Internal,
 }
@@ -36,7 +37,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
     /// procoder added (`UNSUPPORTED_PATH`).
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -58,6 +59,7 @@ impl ErrorCode {
         Self::ReturnRewrites,
         Self::TargetBranchCheckedOut,
         Self::ApplyInterrupted,
+        Self::NothingInterrupted,
         Self::UnsupportedPath,
         Self::Internal,
     ];
@@ -86,6 +88,7 @@ impl ErrorCode {
             Self::ReturnRewrites => "RETURN_REWRITES",
             Self::TargetBranchCheckedOut => "TARGET_BRANCH_CHECKED_OUT",
             Self::ApplyInterrupted => "APPLY_INTERRUPTED",
+            Self::NothingInterrupted => "NOTHING_INTERRUPTED",
             Self::UnsupportedPath => "UNSUPPORTED_PATH",
             Self::Internal => "INTERNAL",
         }
