@@ -292,7 +292,13 @@ pub fn render_status(rows: &[Row], quiet: bool, color: bool) -> (Value, String) 
                 r.age_seconds.map_or("?".into(), human_age),
                 r.task_tip.map_or("(deleted)".into(), short),
                 r.ahead.to_string(),
-                if r.package_present { "present" } else { "gone" }.to_owned(),
+                // An adopted exchange was prepared elsewhere: its package was never here.
+                match (&r.package, r.package_present) {
+                    (None, _) => "elsewhere",
+                    (Some(_), true) => "present",
+                    (Some(_), false) => "gone",
+                }
+                .to_owned(),
                 r.task_ref.trim_start_matches("refs/heads/").to_owned(),
             ]
         })
