@@ -46,13 +46,7 @@ pub fn of(view: &git2::Repository, new: git2::Oid, from: git2::Oid) -> Result<Re
             let c = view
                 .find_commit(oid)
                 .map_err(|e| fail("cannot read an incoming commit", e))?;
-            review.log.push(LogLine {
-                id: oid,
-                subject: c
-                    .summary_bytes()
-                    .map_or_else(String::new, |s| String::from_utf8_lossy(s).into_owned()),
-                author: String::from_utf8_lossy(c.author().name_bytes()).into_owned(),
-            });
+            review.log.push(line(&c));
         }
     }
     let tree = |oid| {
@@ -69,6 +63,14 @@ pub fn of(view: &git2::Repository, new: git2::Oid, from: git2::Oid) -> Result<Re
     review.insertions = stats.insertions();
     review.deletions = stats.deletions();
     Ok(review)
+}
+
+fn line(c: &git2::Commit) -> LogLine {
+    LogLine {
+        id: c.id(),
+        subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
+        author: String::from_utf8_lossy(c.author().name_bytes()).into_owned(),
+    }
 }
 
 /// "2 files changed, 7 insertions(+), 1 deletion(-)", as git writes it.
@@ -100,11 +102,7 @@ pub fn replaced(view: &git2::Repository, old: git2::Oid, new: git2::Oid) -> Vec<
     }
     walk.filter_map(|o| o.ok())
         .filter_map(|oid| view.find_commit(oid).ok())
-        .map(|c| LogLine {
-            id: c.id(),
-            subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
-            author: String::from_utf8_lossy(c.author().name_bytes()).into_owned(),
-        })
+        .map(|c| line(&c))
         .collect()
 }
 
