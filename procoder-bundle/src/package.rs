@@ -98,8 +98,14 @@ pub struct ReturnPackage<R: Read + Seek> {
 /// Opens a return package defensively: exactly the two expected members, each a plain,
 /// unencrypted, stored or deflated file at the top level with bounded sizes.
 pub fn open_return(path: &Path) -> Result<ReturnPackage<File>> {
-    let file = File::open(path)
-        .map_err(|e| invalid(format!("cannot open {}", path.display())).detail(e.to_string()))?;
+    let file = File::open(path).map_err(|e| {
+        // A mistyped path is not a bad package: say so, with nothing about asking the agent.
+        if e.kind() == std::io::ErrorKind::NotFound {
+            return invalid(format!("there is no file at {}", path.display()))
+                .hint("check the path: the return package is the procoder-return-<id>.zip the agent linked, wherever your browser saved it");
+        }
+        invalid(format!("cannot open {}", path.display())).detail(e.to_string())
+    })?;
     let archive = zip::ZipArchive::new(file).map_err(|e| {
         invalid(format!("{} is not a readable zip", path.display())).detail(e.to_string())
     })?;

@@ -26,8 +26,10 @@ pub enum ErrorCode {
     UnknownExchange,
     BranchMoved,
     RefExists,
+    ReturnRewrites,
     TargetBranchCheckedOut,
     ApplyInterrupted,
+    NothingInterrupted,
     UnsupportedPath,
     Internal,
 }
@@ -35,7 +37,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
     /// procoder added (`UNSUPPORTED_PATH`).
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -54,8 +56,10 @@ impl ErrorCode {
         Self::UnknownExchange,
         Self::BranchMoved,
         Self::RefExists,
+        Self::ReturnRewrites,
         Self::TargetBranchCheckedOut,
         Self::ApplyInterrupted,
+        Self::NothingInterrupted,
         Self::UnsupportedPath,
         Self::Internal,
     ];
@@ -81,8 +85,10 @@ impl ErrorCode {
             Self::UnknownExchange => "UNKNOWN_EXCHANGE",
             Self::BranchMoved => "BRANCH_MOVED",
             Self::RefExists => "REF_EXISTS",
+            Self::ReturnRewrites => "RETURN_REWRITES",
             Self::TargetBranchCheckedOut => "TARGET_BRANCH_CHECKED_OUT",
             Self::ApplyInterrupted => "APPLY_INTERRUPTED",
+            Self::NothingInterrupted => "NOTHING_INTERRUPTED",
             Self::UnsupportedPath => "UNSUPPORTED_PATH",
             Self::Internal => "INTERNAL",
         }

@@ -120,6 +120,10 @@ pub struct ApplyArgs {
     /// Accept a package for an exchange prepared in another clone of this repository.
     #[arg(long, conflicts_with_all = ["cont", "abort"])]
     pub adopt: bool,
+    /// Take a return that rewrites commits an earlier apply brought; the replaced tip stays
+    /// at refs/heads/procoder/<id>/<name>-replaced-<oid>.
+    #[arg(long, conflicts_with_all = ["cont", "abort"])]
+    pub replace: bool,
     /// Finish an interrupted apply.
     #[arg(long = "continue", id = "cont", value_name = "ID", num_args = 0..=1, conflicts_with_all = ["zip", "abort"])]
     pub cont: Option<Option<String>>,

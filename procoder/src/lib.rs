@@ -164,6 +164,7 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 namespace: a.namespace.clone(),
                 checkout: a.checkout,
                 adopt: a.adopt,
+                replace: a.replace,
             };
             let outcome = apply::run(&ctx, zip, &opts, &mut ui.bars()).map_err(plain)?;
             let (value, text) = ui::render_apply(&outcome, ui.quiet);

@@ -16,7 +16,11 @@ pub struct Row {
     pub age_seconds: Option<i64>,
     pub task_ref: String,
     pub task_tip: Option<git2::Oid>,
+    /// Commits on any family branch (`procoder/<id>/*`) that the base does not have, each
+    /// counted once: an agent may have worked on a branch other than the task branch.
     pub ahead: usize,
+    /// Every family branch, by name.
+    pub branches: Vec<String>,
     pub package: Option<String>,
     pub package_present: bool,
 }
@@ -49,9 +53,7 @@ pub fn run(ctx: &Context) -> Result<Vec<Row>> {
         let package = summary.package;
         let task_tip = ctx.repo.refname_to_id(&exchange.task.root_ref).ok();
         let base = to_git(exchange.task.base_oid);
-        let ahead = task_tip
-            .and_then(|t| ctx.repo.graph_ahead_behind(t, base).ok())
-            .map_or(0, |(a, _)| a);
+        let (ahead, branches) = family_work(&ctx.repo, &exchange.task.ref_prefix, base);
         rows.push(Row {
             state: summary.state,
             age_seconds: procoder_manifest::parse_rfc3339(&exchange.created_at).map(|t| now - t),
@@ -59,6 +61,7 @@ pub fn run(ctx: &Context) -> Result<Vec<Row>> {
             task_ref: exchange.task.root_ref,
             task_tip,
             ahead,
+            branches,
             package_present: package
                 .as_deref()
                 .is_some_and(|p| std::path::Path::new(p).is_file()),
@@ -88,4 +91,32 @@ fn created_key(at: &str) -> (Option<i64>, String) {
         procoder_manifest::parse_rfc3339(at),
         format!("{fraction:0<9}"),
     )
+}
+
+/// The family's branches and the commits they hold beyond `base`, each commit once.
+fn family_work(repo: &git2::Repository, prefix: &str, base: git2::Oid) -> (usize, Vec<String>) {
+    let dir = format!("{prefix}/");
+    let mut branches = Vec::new();
+    let mut tips = Vec::new();
+    if let Ok(refs) = repo.references() {
+        for r in refs.flatten() {
+            let (Ok(name), Some(tip)) = (r.name(), r.target()) else {
+                continue;
+            };
+            if name.starts_with(&dir) {
+                branches.push(name.to_owned());
+                tips.push(tip);
+            }
+        }
+    }
+    branches.sort();
+    let ahead = repo.revwalk().ok().map_or(0, |mut walk| {
+        let pushed = tips.iter().all(|t| walk.push(*t).is_ok()) && walk.hide(base).is_ok();
+        if pushed {
+            walk.count()
+        } else {
+            0
+        }
+    });
+    (ahead, branches)
 }

@@ -450,3 +450,31 @@ fn unsafe_object_tree_entry_ntfs_short_name() {
     let (zip, _) = hostile_package(&r, "git~1", "ntfs");
     refuse(&r.local, &zip, &[], "UNSAFE_OBJECT");
 }
+
+/// A mistyped path is said to be one, not a bad package to ask the agent about again.
+#[test]
+fn apply_of_a_path_that_does_not_exist_says_so() {
+    let local = TestRepo::new();
+    let before = local.snapshot();
+    let missing = local.dir.join("procoder-return-nope.zip");
+    let out = local.procoder(&["apply", missing.to_str().expect("utf-8")]);
+    let err = assert_code(&out, "INVALID_RETURN_PACKAGE");
+    assert!(
+        err.contains(&format!("there is no file at {}", missing.display())),
+        "{err}"
+    );
+    assert!(!err.contains("ask the agent"), "{err}");
+    before.assert_unchanged(&local.dir, "apply of a missing path");
+}
+
+/// `--continue` / `--abort` with nothing interrupted has a code of its own, not the one that
+/// means an apply *is* interrupted.
+#[test]
+fn continue_and_abort_with_nothing_interrupted_say_nothing_to_do() {
+    let local = TestRepo::new();
+    local.prepare();
+    for way in ["--continue", "--abort"] {
+        let err = assert_code(&local.procoder(&["apply", way]), "NOTHING_INTERRUPTED");
+        assert!(err.contains("nothing to continue or abort"), "{err}");
+    }
+}

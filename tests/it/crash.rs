@@ -66,7 +66,7 @@ fn crash_apply(step: &str) {
         if step == "committed" {
             // Nothing to recover: both ways say so and change nothing.
             let before = copy.snapshot();
-            let err = assert_code(&recover(d, way, id), "APPLY_INTERRUPTED");
+            let err = assert_code(&recover(d, way, id), "NOTHING_INTERRUPTED");
             assert!(err.contains("there is no interrupted apply"), "{err}");
             before.assert_unchanged(d, "apply --continue/--abort without an interrupted apply");
             assert_refs(d, &r.edits, Side::New, &what);
@@ -95,7 +95,7 @@ fn crash_apply(step: &str) {
             }
             assert!(row.get("interrupted").is_none(), "{row}");
             // A second recovery finds nothing to do.
-            let err = assert_code(&recover(d, way, id), "APPLY_INTERRUPTED");
+            let err = assert_code(&recover(d, way, id), "NOTHING_INTERRUPTED");
             assert!(err.contains("there is no interrupted apply"), "{err}");
         }
         assert_sound(d, &what);

@@ -23,6 +23,7 @@ mod prepare_refusals;
 mod progress_tty;
 mod release;
 mod return_refusals;
+mod review;
 mod roundtrip;
 mod status_abort;
 mod task_package;

@@ -231,3 +231,23 @@ fn a_prepare_that_fails_after_writing_undoes_everything() {
     let left = std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "no scratch files left in {}", tmp.display());
 }
+
+/// Uncommitted and untracked together are one refusal naming both, with a hint for both:
+/// not one reason per run.
+#[test]
+fn uncommitted_and_untracked_are_reported_at_once() {
+    let local = TestRepo::new();
+    write_file(&local.dir, "notes.txt", b"changed\n");
+    write_file(&local.dir, "stray/untracked.txt", b"new\n");
+    let err = refuse(&local, &[], "WORKTREE_DIRTY");
+    // git's own view of the work tree is the oracle for what must be named.
+    for line in local.git(&["status", "--porcelain", "-uall"]).lines() {
+        let path = &line[3..];
+        assert!(err.contains(path), "{path} is listed:\n{err}");
+    }
+    assert!(
+        err.contains("1 uncommitted change and 1 untracked file"),
+        "{err}"
+    );
+    assert!(err.contains("git stash --include-untracked"), "{err}");
+}

@@ -292,6 +292,17 @@ fn adopt_applies_a_return_prepared_in_another_clone() {
         .join("exchange.json");
     assert!(record.is_file(), "--adopt writes the exchange record");
     git(&other, &["fsck", "--strict", "--no-dangling"]);
+    // The task package was made in the other clone: status does not call it "gone".
+    let status = run_procoder(&other, &["status"]);
+    assert_success(&status, "status after --adopt");
+    let row = stdout(&status)
+        .lines()
+        .find(|l| l.starts_with(&r.prepared.id))
+        .map(str::to_owned)
+        .expect("a row for the adopted exchange");
+    assert!(!row.contains("gone") && row.contains("elsewhere"), "{row}");
+    let v = json_stdout(&run_procoder(&other, &["status", "--json"]));
+    assert_eq!(v["exchanges"][0]["package"], serde_json::Value::Null, "{v}");
     // Now known here: a plain re-apply is "already applied".
     let again = run_procoder(&other, &["apply", zip]);
     assert_success(&again, "re-apply after --adopt");

@@ -31,6 +31,7 @@ fn assert_row(dir: &Path, id: &str, want: &Expect) {
     let mut expected_keys = vec![
         "age_seconds",
         "ahead",
+        "branches",
         "created_at",
         "exchange_id",
         "package",
@@ -65,7 +66,29 @@ fn assert_row(dir: &Path, id: &str, want: &Expect) {
         ref_value(dir, &format!("refs/heads/procoder/{id}/task")),
         "task_tip is what git says: {row}"
     );
-    assert_eq!(row["ahead"], want.ahead, "{row}");
+    // `want.ahead` is the task branch's work; the row counts every family branch's, as git
+    // counts the commits of all of them beyond the base.
+    let family = git(
+        dir,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            &format!("refs/heads/procoder/{id}/"),
+        ],
+    );
+    let branches: Vec<&str> = family.lines().collect();
+    assert_eq!(row["branches"], json!(branches), "{row}");
+    let base = record["task"]["base_oid"].as_str().expect("base_oid");
+    let mut args = vec!["rev-list", "--count"];
+    args.extend(&branches);
+    args.extend(["--not", base]);
+    let all = if branches.is_empty() {
+        "0".to_owned()
+    } else {
+        git(dir, &args)
+    };
+    assert_eq!(row["ahead"].to_string(), all.trim(), "{row}");
+    assert!(row["ahead"].as_u64() >= Some(want.ahead), "{row}");
     let package = row["package"].as_str().expect("package is a string");
     assert!(same_path(Path::new(package), want.package), "{row}");
     assert_eq!(row["package_present"], want.package_present, "{row}");
@@ -500,4 +523,44 @@ fn interrupted_status_is_listed_first_and_abort_rolls_it_back() {
         "newest first again"
     );
     assert_sound(dir, "abort of an interrupted apply");
+}
+
+/// Work on another family branch counts: an agent that worked on `procoder/<id>/fix` only
+/// is not "0 ahead".
+#[test]
+fn status_counts_the_work_on_every_family_branch() {
+    let local = TestRepo::new();
+    let prepared = local.prepare();
+    let sandbox = prepared.unzip();
+    let fix = format!("procoder/{}/fix", prepared.id);
+    sandbox.git(&["switch", "-q", "-c", &fix]);
+    sandbox.commit_file("fix.txt", "one\n");
+    sandbox.commit_file("fix.txt", "two\n");
+    let zip = sandbox.run_return();
+    assert_success(
+        &local.procoder(&["apply", zip.to_str().expect("utf-8")]),
+        "apply",
+    );
+    // git's count of the family's commits beyond the base is the oracle.
+    let want = local.git(&[
+        "rev-list",
+        "--count",
+        &fix,
+        &prepared.task_ref,
+        "--not",
+        &prepared.base_oid,
+    ]);
+    let row = status_row(&local.dir, &prepared.id);
+    assert_eq!(row["ahead"].to_string(), want.trim());
+    assert_eq!(row["ahead"], 2);
+    let branches: Vec<&str> = row["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .filter_map(|b| b.as_str())
+        .collect();
+    assert_eq!(
+        branches,
+        [format!("refs/heads/{fix}"), prepared.task_ref.clone()]
+    );
 }

@@ -1,7 +1,7 @@
 //! Carrying out a verified plan: objects join the store, the plan is logged and synced, then
 //! each ref moves by compare-and-swap and is logged; `committed` is the last line.
 
-use super::plan::{Action, Checkout, Plan};
+use super::plan::{Checkout, Plan};
 use crate::journal::Journal;
 use crate::refs::{self, MoveError};
 use crate::store::Locked;
@@ -16,7 +16,7 @@ pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u
     let moving: Vec<_> = plan
         .refs
         .iter()
-        .filter(|r| r.action != Action::Unchanged)
+        .filter(|r| r.action.moves())
         .cloned()
         .collect();
     plan.quarantine.promote(&ctx.repo)?;

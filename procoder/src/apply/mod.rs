@@ -1,9 +1,11 @@
 //! `procoder apply`: verify a return package completely (`plan`), then move the task family
 //! (`execute`); `recover` finishes or undoes an interrupted apply from the log.
 
+mod action;
 pub mod execute;
 pub mod plan;
 pub mod recover;
+pub mod review;
 
 use crate::context::Context;
 pub use plan::{Action, Options, PlannedRef};
@@ -18,6 +20,8 @@ pub struct Outcome {
     pub package: PathBuf,
     pub dry_run: bool,
     pub already_applied: bool,
+    /// Nothing moves because an earlier apply already brought newer work than this return.
+    pub already_contained: bool,
     pub namespace: Option<String>,
     pub refs: Vec<PlannedRef>,
     pub checks: Vec<String>,
@@ -26,6 +30,11 @@ pub struct Outcome {
     pub conflicts: Vec<Failure>,
     pub checked_out: Vec<PathBuf>,
     pub tx: Option<u64>,
+    /// What the next steps compare the work with: the branch the task was prepared from, or
+    /// the base commit when that branch is not known here (an adopted exchange).
+    pub compare_with: String,
+    /// That branch, when it is one: where the merge step switches to.
+    pub merge_into: Option<String>,
 }
 
 /// Applies `package` in `ctx`.
@@ -46,13 +55,15 @@ pub fn run(
         }
         return Err(first);
     }
-    let already_applied =
-        plan.conflicts.is_empty() && plan.refs.iter().all(|r| r.action == Action::Unchanged);
+    let already_applied = plan.conflicts.is_empty() && plan.refs.iter().all(|r| !r.action.moves());
+    let already_contained =
+        already_applied && plan.refs.iter().any(|r| r.action == Action::Contained);
     let mut outcome = Outcome {
         exchange_id: plan.exchange.exchange_id.clone(),
         package: package.to_path_buf(),
         dry_run: opts.dry_run,
         already_applied,
+        already_contained,
         namespace: opts.namespace.clone(),
         refs: plan.refs.clone(),
         checks: plan.checks.clone(),
@@ -60,10 +71,24 @@ pub fn run(
         conflicts: std::mem::take(&mut plan.conflicts),
         checked_out: plan.checkouts.iter().map(|c| c.worktree.clone()).collect(),
         tx: None,
+        compare_with: String::new(),
+        merge_into: source_branch(&plan.exchange),
     };
+    outcome.compare_with = outcome
+        .merge_into
+        .clone()
+        .unwrap_or_else(|| plan::short(procoder_bundle::to_git(plan.exchange.task.base_oid)));
     if opts.dry_run || already_applied {
         return Ok(outcome); // dropping the plan removes the quarantine: no object joins the store
     }
     outcome.tx = Some(execute::run(&locked, plan, progress)?);
     Ok(outcome)
+}
+
+/// The short name of the branch the task was prepared from; an adopted exchange records its
+/// task branch there, which would compare the work with itself, so it has none.
+fn source_branch(exchange: &procoder_manifest::Exchange) -> Option<String> {
+    let head = &exchange.source.head_ref;
+    let branch = head.strip_prefix("refs/heads/")?;
+    (!head.starts_with(&exchange.task.ref_prefix)).then(|| branch.to_owned())
 }

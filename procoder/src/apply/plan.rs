@@ -1,6 +1,8 @@
 //! Reading and verifying a return package. Writes nothing to the repository: received objects
 //! stay in a quarantine until `execute` promotes them.
 
+pub use super::action::{Action, PlannedRef};
+use super::review::{self, Review};
 use crate::context::Context;
 use crate::journal;
 use crate::store::{self, Locked};
@@ -12,42 +14,6 @@ use procoder_bundle::{
 use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// What happens to one ref.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    /// A later return of the same exchange moves past what an earlier apply set.
-    FastForward,
-    Unchanged,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::FastForward => "fast-forward",
-            Action::Unchanged => "unchanged",
-        }
-    }
-}
-
-/// One ref of the plan.
-#[derive(Debug, Clone)]
-pub struct PlannedRef {
-    /// The ref as the return document names it.
-    pub source: String,
-    /// The local ref (after `--namespace`).
-    pub target: String,
-    /// Its value now.
-    pub current: Option<git2::Oid>,
-    pub new: git2::Oid,
-    pub action: Action,
-    /// Commits the new tip adds over the current one (or over the base).
-    pub commits: usize,
-}
 
 /// A checked-out worktree that follows a moved branch under `--checkout`.
 #[derive(Debug, Clone)]
@@ -76,6 +42,7 @@ pub struct Options {
     pub namespace: Option<String>,
     pub checkout: bool,
     pub adopt: bool,
+    pub replace: bool,
 }
 
 /// Reads `package` and runs every check. Conflicts of the ref rules are collected (a dry run
@@ -222,13 +189,35 @@ pub fn make(
             } else {
                 Action::Update
             }
-        } else if current.is_some()
-            && current == earlier
-            && view
-                .graph_descendant_of(new, earlier.expect("checked is_some"))
-                .unwrap_or(false)
+        } else if earlier
+            .is_some_and(|e| e == new || view.graph_descendant_of(e, new).unwrap_or(false))
         {
-            Action::FastForward
+            Action::Contained
+        } else if let Some(e) = earlier.filter(|e| current == Some(*e)) {
+            if view.graph_descendant_of(new, e).unwrap_or(false) {
+                Action::FastForward
+            } else {
+                // The agent amended or rebased what it had returned: the old tip is kept
+                // under a ref of the family, created (and logged) before the branch moves.
+                let backup = format!("{target}-replaced-{}", short(e));
+                if !opts.replace {
+                    let gone = review::replaced(&view, e, new);
+                    conflicts.push(review::rewrites(&target, &backup, &gone, |f| {
+                        rerun(package_path, f)
+                    }));
+                    continue;
+                }
+                refs.push(PlannedRef {
+                    source: u.name.clone(),
+                    target: backup,
+                    current: None,
+                    new: e,
+                    action: Action::Create,
+                    commits: 0,
+                    review: Review::default(),
+                });
+                Action::Replace
+            }
         } else {
             conflicts.push(conflict(
                 &target,
@@ -241,14 +230,19 @@ pub fn make(
             continue;
         };
         let from = current.unwrap_or(base);
-        let commits = count_commits(&view, new, from);
+        let review = if action.moves() {
+            review::of(&view, new, from)?
+        } else {
+            Review::default()
+        };
         refs.push(PlannedRef {
             source: u.name.clone(),
             target,
             current,
             new,
             action,
-            commits,
+            commits: review.commits,
+            review,
         });
     }
     let checkouts = checked_out(ctx, &refs, opts, package_path, &mut conflicts)?;
@@ -316,10 +310,7 @@ fn checked_out(
         let Some(branch) = wt.branch() else {
             continue;
         };
-        let Some(r) = refs
-            .iter()
-            .find(|r| r.target == branch && r.action != Action::Unchanged)
-        else {
+        let Some(r) = refs.iter().find(|r| r.target == branch && r.action.moves()) else {
             continue;
         };
         let fail = |why: String| {
@@ -388,12 +379,6 @@ fn adopted_exchange(repo: &git2::Repository, doc: &ReturnDoc) -> Result<Exchange
         },
         context: procoder_manifest::Context::default(),
     })
-}
-
-fn count_commits(repo: &git2::Repository, tip: git2::Oid, from: git2::Oid) -> usize {
-    repo.graph_ahead_behind(tip, from)
-        .map(|(ahead, _)| ahead)
-        .unwrap_or(0)
 }
 
 pub fn short(oid: git2::Oid) -> String {

@@ -43,8 +43,8 @@ pub fn run(ctx: &Context, id: Option<&ExchangeId>, direction: Direction) -> Resu
     let Some((id, mut journal)) = found else {
         let which = id.map_or("any exchange".to_owned(), |i| format!("exchange {i}"));
         return Err(Failure::new(
-            ErrorCode::ApplyInterrupted,
-            format!("there is no interrupted apply for {which}"),
+            ErrorCode::NothingInterrupted,
+            format!("there is no interrupted apply for {which}: nothing to continue or abort"),
         )
         .hint("procoder status lists every exchange and its state"));
     };
@@ -61,8 +61,10 @@ pub fn resume(
 ) -> Result<Outcome> {
     let State::Interrupted { tx, edits, .. } = journal.summary().state else {
         return Err(Failure::new(
-            ErrorCode::ApplyInterrupted,
-            format!("there is no interrupted apply for exchange {id}"),
+            ErrorCode::NothingInterrupted,
+            format!(
+                "there is no interrupted apply for exchange {id}: nothing to continue or abort"
+            ),
         )
         .hint("procoder status lists every exchange and its state"));
     };

@@ -28,7 +28,8 @@ pub fn head(repo: &git2::Repository) -> Result<Head> {
     Ok(Head { branch, oid })
 }
 
-/// `WORKTREE_DIRTY` for staged or unstaged changes, then `UNTRACKED_FILES_PRESENT`.
+/// `WORKTREE_DIRTY` for staged or unstaged changes (with the untracked files too, when there
+/// are both), else `UNTRACKED_FILES_PRESENT`.
 pub fn clean(repo: &git2::Repository) -> Result<()> {
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true)
@@ -57,6 +58,19 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
                 if staged { "staged" } else { "modified" }
             ));
         }
+    }
+    if !dirty.is_empty() && !untracked.is_empty() {
+        // Both at once, so one fix clears the way rather than one refusal per run.
+        let message = format!(
+            "the work tree has {} and {}",
+            count(dirty.len(), "uncommitted change"),
+            count(untracked.len(), "untracked file")
+        );
+        let mut details = dirty;
+        details.extend(untracked.into_iter().map(|p| format!("untracked: {p}")));
+        return Err(Failure::new(ErrorCode::WorktreeDirty, message)
+            .details(details)
+            .hint("commit them all (git add -A && git commit), or stash them all (git stash --include-untracked); untracked files may instead be deleted or listed in .gitignore; then run procoder prepare again"));
     }
     if !dirty.is_empty() {
         return Err(Failure::new(

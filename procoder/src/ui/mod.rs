@@ -5,6 +5,7 @@
 mod docs;
 pub mod progress;
 mod render;
+mod review;
 
 pub use docs::{completions, man_page};
 pub use render::{

@@ -78,7 +78,10 @@ fn refs_json(o: &ApplyOutcome) -> Value {
     Value::Array(
         o.refs
             .iter()
-            .map(|r| json!({ "ref": r.target, "source": r.source, "action": r.action.as_str(), "old": r.current.map(|c| c.to_string()), "new": r.new.to_string(), "commits": r.commits }))
+            .map(|r| {
+                let log: Vec<Value> = r.review.log.iter().map(|c| json!({ "id": c.id.to_string(), "subject": c.subject, "author": c.author })).collect();
+                json!({ "ref": r.target, "source": r.source, "action": r.action.as_str(), "old": r.current.map(|c| c.to_string()), "new": r.new.to_string(), "commits": r.commits, "log": log, "files_changed": r.review.files_changed, "insertions": r.review.insertions, "deletions": r.review.deletions })
+            })
             .collect(),
     )
 }
@@ -91,6 +94,7 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         "package": o.package.display().to_string(),
         "dry_run": o.dry_run,
         "already_applied": o.already_applied,
+        "already_contained": o.already_contained,
         "namespace": o.namespace,
         "refs": refs_json(o),
         "checks": o.checks,
@@ -112,6 +116,12 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
                 let _ = writeln!(t, "  ok  {c}");
             }
         }
+    } else if o.already_contained {
+        let _ = writeln!(
+            t,
+            "Already contained: a newer return of exchange {} was applied, and it holds all of this one; nothing changed.",
+            o.exchange_id
+        );
     } else if o.already_applied {
         let _ = writeln!(
             t,
@@ -133,6 +143,7 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
                 r.target,
                 short(r.new)
             );
+            super::review::review_text(&mut t, &r.review);
         }
     }
     for c in &o.conflicts {
@@ -147,12 +158,8 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         let _ = writeln!(t, "Result: {verdict}.");
     } else if !o.already_applied {
         if !quiet {
-            let _ = writeln!(
-                t,
-                "Checked {}. Look at the work: git log {}",
-                count(o.objects_checked, "new object"),
-                o.refs.first().map_or("", |r| r.target.as_str())
-            );
+            let _ = writeln!(t, "Checked {}.", count(o.objects_checked, "new object"));
+            super::review::next_steps(&mut t, o);
         }
         for wt in &o.checked_out {
             let _ = writeln!(t, "Checked out in {}.", wt.display());
@@ -206,6 +213,7 @@ pub fn render_status(rows: &[Row], quiet: bool, color: bool) -> (Value, String) 
                 "task_ref": r.task_ref,
                 "task_tip": r.task_tip.map(|o| o.to_string()),
                 "ahead": r.ahead,
+                "branches": r.branches,
                 "package": r.package,
                 "package_present": r.package_present,
             });
@@ -284,7 +292,13 @@ pub fn render_status(rows: &[Row], quiet: bool, color: bool) -> (Value, String) 
                 r.age_seconds.map_or("?".into(), human_age),
                 r.task_tip.map_or("(deleted)".into(), short),
                 r.ahead.to_string(),
-                if r.package_present { "present" } else { "gone" }.to_owned(),
+                // An adopted exchange was prepared elsewhere: its package was never here.
+                match (&r.package, r.package_present) {
+                    (None, _) => "elsewhere",
+                    (Some(_), true) => "present",
+                    (Some(_), false) => "gone",
+                }
+                .to_owned(),
                 r.task_ref.trim_start_matches("refs/heads/").to_owned(),
             ]
         })
