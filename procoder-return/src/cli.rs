@@ -2,7 +2,7 @@
 //! It takes no arguments but `--help` and `--version`, so it parses them by hand.
 
 use crate::Repairs;
-use procoder_manifest::{ErrorCode, Style};
+use procoder_manifest::{ErrorCode, Failure, Style};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -52,6 +52,25 @@ fn print_repairs(out: &mut impl Write, r: &Repairs) {
             "  kept as committed: {p} was a symlink in the package and is now a file with other content"
         );
     }
+}
+
+/// `CODE: message`, then the hint, then the details indented two spaces: an agent often sees
+/// only the first and last lines, and a refusal listing hundreds of paths would bury the step.
+fn render(failure: &Failure) -> String {
+    let style = Style {
+        indent: "  ",
+        color: false,
+    };
+    let head = Failure {
+        details: Vec::new(),
+        ..failure.clone()
+    };
+    let mut s = head.render(style);
+    for d in &failure.details {
+        s.push_str("\n  ");
+        s.push_str(d);
+    }
+    s
 }
 
 /// Runs the helper as `./procoder-return` was invoked; the exit status to return.
@@ -109,12 +128,7 @@ pub fn main() -> ExitCode {
         }
         Err(failure) => {
             let mut err = std::io::stderr().lock();
-            // Details indented under the message, no colour: what agents have always read.
-            let style = Style {
-                indent: "  ",
-                color: false,
-            };
-            let _ = writeln!(err, "{}", failure.render(style));
+            let _ = writeln!(err, "{}", render(&failure));
             if failure.code == ErrorCode::Internal {
                 for cause in failure.causes() {
                     let _ = writeln!(err, "  caused by: {cause}");
