@@ -98,7 +98,11 @@ pub fn main() -> ExitCode {
             if let Some(r) = &outcome.repairs {
                 print_repairs(&mut out, r);
             }
-            let _ = writeln!(out, "Created return package.");
+            let _ = writeln!(
+                out,
+                "Created return package with {}:",
+                procoder_manifest::count(outcome.updates.len(), "branch update")
+            );
             for u in &outcome.updates {
                 let from = u
                     .old_oid
@@ -111,18 +115,31 @@ pub fn main() -> ExitCode {
                     &u.new_oid.to_string()[..12]
                 );
             }
+            let path = outcome.zip_path.display();
             let _ = writeln!(
                 out,
-                "Return package: {} ({} objects, {} bytes)",
-                outcome.zip_path.display(),
-                outcome.objects,
-                outcome.zip_bytes
+                "Return package: {path} ({} objects, {} bytes)",
+                outcome.objects, outcome.zip_bytes
             );
-            let _ = writeln!(out, "Sandbox hint: sandbox:{}", outcome.zip_path.display());
+            let _ = writeln!(out, "Sandbox hint: sandbox:{path}");
+            if outcome.stashed > 0 {
+                let _ = writeln!(
+                    out,
+                    "Note: `git stash list` has {} not part of the return; to return it, run `git stash pop`, commit, then rerun ./procoder-return",
+                    match outcome.stashed {
+                        1 => "1 entry, which is".to_owned(),
+                        n => format!("{n} entries, which are"),
+                    }
+                );
+            }
+            let name = outcome
+                .zip_path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
             let _ = writeln!(
                 out,
-                "Next: give the user the file above (sandbox:{}).",
-                outcome.zip_path.display()
+                "Next: give the user the file above and tell them to run `procoder apply {name}` in their repository."
             );
             ExitCode::SUCCESS
         }

@@ -22,6 +22,8 @@ pub struct Outcome {
     pub zip_bytes: u64,
     /// What was repaired after a lossy extraction, if anything.
     pub repairs: Option<Repairs>,
+    /// Entries in `git stash list`: work the agent set aside, which is never returned.
+    pub stashed: usize,
 }
 
 /// Runs the helper for the repository containing `cwd`.
@@ -100,6 +102,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         objects: stats.objects,
         zip_bytes,
         repairs,
+        stashed: repo.reflog("refs/stash").map_or(0, |r| r.len()),
     })
 }
 

@@ -180,3 +180,26 @@ fn run_from_the_folder_above_the_package() {
     let zip = sandbox.run_return();
     applied_as_in_sandbox(&local, &sandbox, &zip);
 }
+
+#[test]
+fn work_left_in_a_stash_is_named_and_returned_after_the_named_step() {
+    let (local, _prepared, sandbox) = sandbox();
+    sandbox.commit_file("feature.txt", "work\n");
+    sandbox.write("feature.txt", b"stashed work\n");
+    sandbox.git(&["stash", "-q"]);
+    let out = sandbox.run_return_output();
+    assert_success(&out, "./procoder-return");
+    let text = stdout(&out);
+    let note = text
+        .lines()
+        .find(|l| l.starts_with("Note: `git stash list` has 1 entry"))
+        .unwrap_or_else(|| panic!("no stash note in:\n{text}"));
+    assert!(note.contains("`git stash pop`"), "{note}");
+    run_step(
+        &sandbox.root,
+        "git stash pop -q && git commit -qam \"Add the stashed work\"",
+    );
+    let zip = sandbox.run_return();
+    applied_as_in_sandbox(&local, &sandbox, &zip);
+    assert_eq!(sandbox.git(&["show", "HEAD:feature.txt"]), "stashed work");
+}
