@@ -52,7 +52,7 @@ pub fn collect_updates(repo: &git2::Repository, exchange: &Exchange) -> Result<V
         let steps = repair_steps(repo, exchange, &out_of_scope);
         return Err(Failure::new(
             ErrorCode::RefOutOfScope,
-            "refs outside the task family changed; only refs/heads/procoder/<id>/* can be returned",
+            format!("refs outside the task family changed; only refs/heads/procoder/{id}/* can be returned"),
         )
         .details(details)
         .hint(format!(
@@ -133,6 +133,16 @@ fn repair_steps(repo: &git2::Repository, exchange: &Exchange, strays: &[Stray]) 
     let mut first = Vec::new();
     let mut rest = Vec::new();
     let mut task_taken = !task_at_base;
+    // A moved branch whose tip another stray already carries into the family needs only to
+    // be put back: a second family copy of the same commits would only confuse the user.
+    let carried: Vec<git2::Oid> = strays
+        .iter()
+        .filter(|s| {
+            s.name.starts_with("refs/heads/")
+                && (s.old.is_none() || head.as_deref() == Some(s.name.as_str()))
+        })
+        .map(|s| s.new)
+        .collect();
     for s in strays {
         let Some(short) = s.name.strip_prefix("refs/heads/") else {
             // Tags: delete a new one, put a moved one back (update-ref keeps an annotated
@@ -156,7 +166,9 @@ fn repair_steps(repo: &git2::Repository, exchange: &Exchange, strays: &[Stray]) 
                 rest.push(format!("git branch -f {} {old}", sh_quote(short)));
             }
             (Some(old), false) => {
-                rest.push(format!("git branch {} {}", sh_quote(&family), s.new));
+                if !carried.contains(&s.new) {
+                    rest.push(format!("git branch {} {}", sh_quote(&family), s.new));
+                }
                 rest.push(format!("git branch -f {} {old}", sh_quote(short)));
             }
             // Renaming also moves HEAD along when the branch is checked out.
