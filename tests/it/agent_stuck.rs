@@ -203,3 +203,21 @@ fn work_left_in_a_stash_is_named_and_returned_after_the_named_step() {
     applied_as_in_sandbox(&local, &sandbox, &zip);
     assert_eq!(sandbox.git(&["show", "HEAD:feature.txt"]), "stashed work");
 }
+
+#[test]
+fn the_helper_removed_by_git_clean_is_restored_from_its_copy_in_git() {
+    let (local, _prepared, sandbox) = sandbox();
+    sandbox.commit_file("feature.txt", "work\n");
+    sandbox.git(&["clean", "-q", "-fdx"]);
+    assert!(
+        !sandbox.root.join("procoder-return").exists(),
+        "git clean removes the helper"
+    );
+    // The restore line of the prompt (procoder/src/prepare/prompt.rs), as the agent reads it.
+    run_step(
+        &sandbox.root,
+        "cp .git/procoder/procoder-return . && chmod +x procoder-return",
+    );
+    let zip = sandbox.run_return();
+    applied_as_in_sandbox(&local, &sandbox, &zip);
+}
