@@ -59,6 +59,16 @@ fn applied_as_in_sandbox(local: &TestRepo, sandbox: &Sandbox, zip: &Path) {
     }
 }
 
+/// The whole loop in the package's top folder: refused with `code`, the hint's command run
+/// literally, the helper rerun, the package applied.
+fn follow_the_hint(local: &TestRepo, sandbox: &Sandbox, code: &str) {
+    let helper = sandbox.root.join("procoder-return");
+    let step = refused_step(&helper, &sandbox.root, code);
+    run_step(&sandbox.root, &step);
+    let zip = sandbox.run_return();
+    applied_as_in_sandbox(local, sandbox, &zip);
+}
+
 #[test]
 fn untracked_build_output_and_a_forgotten_source_file() {
     let (local, _prepared, sandbox) = sandbox();
@@ -68,20 +78,13 @@ fn untracked_build_output_and_a_forgotten_source_file() {
     }
     sandbox.write("web/dist/app.js", b"bundle\n");
     sandbox.write("src/new module.rs", b"pub fn f() {}\n");
-    let step = refused_step(
-        &sandbox.root.join("procoder-return"),
-        &sandbox.root,
-        "WORKTREE_DIRTY",
-    );
-    run_step(&sandbox.root, &step);
+    follow_the_hint(&local, &sandbox, "WORKTREE_DIRTY");
     let tree = sandbox.git(&["ls-tree", "-r", "--name-only", "HEAD"]);
     assert!(tree.contains("src/new module.rs"), "{tree}");
     assert!(
         !tree.contains("node_modules") && !tree.contains("dist"),
         "{tree}"
     );
-    let zip = sandbox.run_return();
-    applied_as_in_sandbox(&local, &sandbox, &zip);
 }
 
 #[test]
@@ -89,14 +92,7 @@ fn a_modified_tracked_file() {
     let (local, _prepared, sandbox) = sandbox();
     sandbox.commit_file("feature.txt", "work\n");
     sandbox.write("feature.txt", b"more work");
-    let step = refused_step(
-        &sandbox.root.join("procoder-return"),
-        &sandbox.root,
-        "WORKTREE_DIRTY",
-    );
-    run_step(&sandbox.root, &step);
-    let zip = sandbox.run_return();
-    applied_as_in_sandbox(&local, &sandbox, &zip);
+    follow_the_hint(&local, &sandbox, "WORKTREE_DIRTY");
     assert_eq!(sandbox.git(&["show", "HEAD:feature.txt"]), "more work");
 }
 
@@ -105,14 +101,7 @@ fn commits_on_a_detached_head() {
     let (local, _prepared, sandbox) = sandbox();
     sandbox.git(&["checkout", "-q", "--detach"]);
     let tip = sandbox.commit_file("feature.txt", "work\n");
-    let step = refused_step(
-        &sandbox.root.join("procoder-return"),
-        &sandbox.root,
-        "NO_NEW_COMMITS",
-    );
-    run_step(&sandbox.root, &step);
-    let zip = sandbox.run_return();
-    applied_as_in_sandbox(&local, &sandbox, &zip);
+    follow_the_hint(&local, &sandbox, "NO_NEW_COMMITS");
     assert_eq!(
         local.git(&["rev-parse", &sandbox.task_ref]).trim(),
         tip.trim()
@@ -125,15 +114,8 @@ fn commits_on_the_checked_out_source_branch_main() {
     let base = sandbox.base_oid.clone();
     sandbox.git(&["checkout", "-q", "main"]);
     let tip = sandbox.commit_file("feature.txt", "work\n");
-    let step = refused_step(
-        &sandbox.root.join("procoder-return"),
-        &sandbox.root,
-        "REF_OUT_OF_SCOPE",
-    );
-    run_step(&sandbox.root, &step);
+    follow_the_hint(&local, &sandbox, "REF_OUT_OF_SCOPE");
     assert_eq!(sandbox.git(&["rev-parse", "main"]).trim(), base.trim());
-    let zip = sandbox.run_return();
-    applied_as_in_sandbox(&local, &sandbox, &zip);
     assert_eq!(
         local.git(&["rev-parse", &sandbox.task_ref]).trim(),
         tip.trim()
@@ -148,15 +130,8 @@ fn commits_on_a_new_branch_and_another_moved_one() {
     let tip = sandbox.commit_file("feature.txt", "work\n");
     sandbox.git(&["branch", "-f", "dev", "HEAD"]);
     sandbox.git(&["tag", "v9"]);
-    let step = refused_step(
-        &sandbox.root.join("procoder-return"),
-        &sandbox.root,
-        "REF_OUT_OF_SCOPE",
-    );
-    run_step(&sandbox.root, &step);
+    follow_the_hint(&local, &sandbox, "REF_OUT_OF_SCOPE");
     assert_eq!(sandbox.git(&["rev-parse", "dev"]), dev);
-    let zip = sandbox.run_return();
-    applied_as_in_sandbox(&local, &sandbox, &zip);
     let moved = format!("refs/heads/procoder/{}/my-feature", sandbox.id);
     assert_eq!(local.git(&["rev-parse", &moved]).trim(), tip.trim());
 }
