@@ -26,6 +26,10 @@ pub const RECORD: &str = "exchange.json";
 /// text: the extractor dropped symlinks and, with them, every mode bit).
 pub const SYMLINK_PROBE: &str = "symlink-probe";
 
+/// A second copy of the helper, `.git/procoder/<this>`: `git clean -fdx` removes the top-level
+/// one (it is ignored by design) but never touches `.git`, so the prompt can say how to restore it.
+pub const HELPER_COPY: &str = "procoder/procoder-return";
+
 /// The return document's member name in a return zip.
 pub const DOC_FILE: &str = "procoder-return.json";
 

@@ -2,7 +2,7 @@
 //! It takes no arguments but `--help` and `--version`, so it parses them by hand.
 
 use crate::Repairs;
-use procoder_manifest::{ErrorCode, Style};
+use procoder_manifest::{ErrorCode, Failure, Style};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -54,6 +54,25 @@ fn print_repairs(out: &mut impl Write, r: &Repairs) {
     }
 }
 
+/// `CODE: message`, then the hint, then the details indented two spaces: an agent often sees
+/// only the first and last lines, and a refusal listing hundreds of paths would bury the step.
+fn render(failure: &Failure) -> String {
+    let style = Style {
+        indent: "  ",
+        color: false,
+    };
+    let head = Failure {
+        details: Vec::new(),
+        ..failure.clone()
+    };
+    let mut s = head.render(style);
+    for d in &failure.details {
+        s.push_str("\n  ");
+        s.push_str(d);
+    }
+    s
+}
+
 /// Runs the helper as `./procoder-return` was invoked; the exit status to return.
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,7 +98,11 @@ pub fn main() -> ExitCode {
             if let Some(r) = &outcome.repairs {
                 print_repairs(&mut out, r);
             }
-            let _ = writeln!(out, "Created return package.");
+            let _ = writeln!(
+                out,
+                "Created return package with {}:",
+                procoder_manifest::count(outcome.updates.len(), "branch update")
+            );
             for u in &outcome.updates {
                 let from = u
                     .old_oid
@@ -92,29 +115,37 @@ pub fn main() -> ExitCode {
                     &u.new_oid.to_string()[..12]
                 );
             }
+            let path = outcome.zip_path.display();
             let _ = writeln!(
                 out,
-                "Return package: {} ({} objects, {} bytes)",
-                outcome.zip_path.display(),
-                outcome.objects,
-                outcome.zip_bytes
+                "Return package: {path} ({} objects, {} bytes)",
+                outcome.objects, outcome.zip_bytes
             );
-            let _ = writeln!(out, "Sandbox hint: sandbox:{}", outcome.zip_path.display());
+            let _ = writeln!(out, "Sandbox hint: sandbox:{path}");
+            if outcome.stashed > 0 {
+                let _ = writeln!(
+                    out,
+                    "Note: `git stash list` has {} not part of the return; to return it, run `git stash pop`, commit, then rerun ./procoder-return",
+                    match outcome.stashed {
+                        1 => "1 entry, which is".to_owned(),
+                        n => format!("{n} entries, which are"),
+                    }
+                );
+            }
+            let name = outcome
+                .zip_path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
             let _ = writeln!(
                 out,
-                "Next: give the user the file above (sandbox:{}).",
-                outcome.zip_path.display()
+                "Next: give the user the file above and tell them to run `procoder apply {name}` in their repository."
             );
             ExitCode::SUCCESS
         }
         Err(failure) => {
             let mut err = std::io::stderr().lock();
-            // Details indented under the message, no colour: what agents have always read.
-            let style = Style {
-                indent: "  ",
-                color: false,
-            };
-            let _ = writeln!(err, "{}", failure.render(style));
+            let _ = writeln!(err, "{}", render(&failure));
             if failure.code == ErrorCode::Internal {
                 for cause in failure.causes() {
                     let _ = writeln!(err, "  caused by: {cause}");

@@ -1,7 +1,7 @@
 //! Which refs the agent moved: task-family branches become updates; any other branch or any
 //! tag that was created or moved is out of scope, because apply could not carry it back.
 
-use crate::RERUN;
+use crate::{worktree::sh_quote, RERUN};
 use procoder_bundle::{from_git, to_git};
 use procoder_manifest::{is_in_family, ErrorCode, Exchange, Failure, RefUpdate, Result};
 
@@ -35,17 +35,29 @@ pub fn collect_updates(repo: &git2::Repository, exchange: &Exchange) -> Result<V
         };
         match known {
             Some(old) if to_git(*old) == oid => {}
-            Some(old) => out_of_scope.push(format!("{name} moved from {old} to {oid}")),
-            None => out_of_scope.push(format!("{name} was created at {oid}")),
+            Some(old) => out_of_scope.push(Stray {
+                name,
+                old: Some(to_git(*old)),
+                new: oid,
+            }),
+            None => out_of_scope.push(Stray {
+                name,
+                old: None,
+                new: oid,
+            }),
         }
     }
     if !out_of_scope.is_empty() {
-        let prefix = id.to_string();
-        return Err(Failure::new(ErrorCode::RefOutOfScope, "refs outside the task family changed; only refs/heads/procoder/<id>/* can be returned")
-            .details(out_of_scope)
-            .hint(format!(
-                "put the work on a branch named procoder/{prefix}/<name> (git branch -m <branch> procoder/{prefix}/<name>), put moved branches back (git branch -f <branch> <old oid>) and delete new tags (git tag -d <tag>), {RERUN}"
-            )));
+        let details: Vec<String> = out_of_scope.iter().map(Stray::detail).collect();
+        let steps = repair_steps(repo, exchange, &out_of_scope);
+        return Err(Failure::new(
+            ErrorCode::RefOutOfScope,
+            format!("refs outside the task family changed; only refs/heads/procoder/{id}/* can be returned"),
+        )
+        .details(details)
+        .hint(format!(
+            "run `{steps}` to move the work into the task family and put the other refs back, {RERUN}"
+        )));
     }
 
     let mut updates = Vec::new();
@@ -80,15 +92,126 @@ pub fn collect_updates(repo: &git2::Repository, exchange: &Exchange) -> Result<V
         )));
     }
     if updates.is_empty() {
-        let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
-        return Err(Failure::new(
-            ErrorCode::NoNewCommits,
-            "no task-family branch has commits beyond the task base",
-        )
-        .hint(format!(
-            "commit your work on {task} (git add -A && git commit -m \"<message>\"), {RERUN}"
-        )));
+        return Err(no_new_commits(repo, exchange));
     }
     updates.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(updates)
+}
+
+/// A branch or tag outside the family that the agent created or moved.
+struct Stray {
+    name: String,
+    old: Option<git2::Oid>,
+    new: git2::Oid,
+}
+
+impl Stray {
+    fn detail(&self) -> String {
+        match self.old {
+            Some(old) => format!("{} moved from {old} to {}", self.name, self.new),
+            None => format!("{} was created at {}", self.name, self.new),
+        }
+    }
+}
+
+/// The commands, in an order that works, that carry each stray branch's commits into the
+/// family and restore the rest. A checked-out branch is left first (git refuses to move the
+/// branch HEAD is on), and when the task branch is still at the base it takes those commits,
+/// so the work lands where the user expects it.
+fn repair_steps(repo: &git2::Repository, exchange: &Exchange, strays: &[Stray]) -> String {
+    let id = &exchange.exchange_id;
+    let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
+    let base = to_git(exchange.task.base_oid);
+    let task_at_base = repo
+        .refname_to_id(&exchange.task.root_ref)
+        .map_or(true, |o| o == base);
+    let head = repo
+        .head()
+        .ok()
+        .filter(|h| h.is_branch())
+        .map(|h| String::from_utf8_lossy(h.name_bytes()).into_owned());
+    let mut first = Vec::new();
+    let mut rest = Vec::new();
+    let mut task_taken = !task_at_base;
+    // A moved branch whose tip another stray already carries into the family needs only to
+    // be put back: a second family copy of the same commits would only confuse the user.
+    let carried: Vec<git2::Oid> = strays
+        .iter()
+        .filter(|s| {
+            s.name.starts_with("refs/heads/")
+                && (s.old.is_none() || head.as_deref() == Some(s.name.as_str()))
+        })
+        .map(|s| s.new)
+        .collect();
+    for s in strays {
+        let Some(short) = s.name.strip_prefix("refs/heads/") else {
+            // Tags: delete a new one, put a moved one back (update-ref keeps an annotated
+            // tag's own object rather than tagging it again).
+            rest.push(match s.old {
+                Some(old) => format!("git update-ref {} {old}", sh_quote(&s.name)),
+                None => format!("git tag -d {}", sh_quote(&s.name["refs/tags/".len()..])),
+            });
+            continue;
+        };
+        let checked_out = head.as_deref() == Some(s.name.as_str());
+        let family = format!("procoder/{id}/{short}");
+        match (s.old, checked_out) {
+            (Some(old), true) if !task_taken => {
+                task_taken = true;
+                first.push(format!("git checkout -B {task}"));
+                rest.push(format!("git branch -f {} {old}", sh_quote(short)));
+            }
+            (Some(old), true) => {
+                first.push(format!("git checkout -b {}", sh_quote(&family)));
+                rest.push(format!("git branch -f {} {old}", sh_quote(short)));
+            }
+            (Some(old), false) => {
+                if !carried.contains(&s.new) {
+                    rest.push(format!("git branch {} {}", sh_quote(&family), s.new));
+                }
+                rest.push(format!("git branch -f {} {old}", sh_quote(short)));
+            }
+            // Renaming also moves HEAD along when the branch is checked out.
+            (None, _) => rest.push(format!(
+                "git branch -m {} {}",
+                sh_quote(short),
+                sh_quote(&family)
+            )),
+        }
+    }
+    first.extend(rest);
+    first.join(" && ")
+}
+
+/// NO_NEW_COMMITS, or, when HEAD is detached on commits beyond the base, the command that
+/// puts them on the task branch (committing again would only say "nothing to commit").
+fn no_new_commits(repo: &git2::Repository, exchange: &Exchange) -> Failure {
+    let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
+    let base = to_git(exchange.task.base_oid);
+    let detached = repo
+        .head_detached()
+        .unwrap_or(false)
+        .then(|| repo.head().ok().and_then(|h| h.target()))
+        .flatten()
+        .filter(|&oid| oid != base && repo.graph_descendant_of(oid, base).unwrap_or(false));
+    if let Some(oid) = detached {
+        let ahead = repo.graph_ahead_behind(oid, base).map_or(0, |(a, _)| a);
+        return Failure::new(
+            ErrorCode::NoNewCommits,
+            format!(
+                "the commits are on a detached HEAD ({oid}, {} beyond the task base), not on {task}",
+                procoder_manifest::count(ahead, "commit")
+            ),
+        )
+        .hint(format!(
+            "run `git checkout -B {task} {oid}` to put them on the task branch, {RERUN}"
+        ));
+    }
+    Failure::new(
+        ErrorCode::NoNewCommits,
+        "no task-family branch has commits beyond the task base",
+    )
+    .hint(format!(
+        "commit your work on {task} (git add -A && git commit -m \"<message>\"), {RERUN}"
+    ))
 }

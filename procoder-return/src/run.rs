@@ -22,13 +22,21 @@ pub struct Outcome {
     pub zip_bytes: u64,
     /// What was repaired after a lossy extraction, if anything.
     pub repairs: Option<Repairs>,
+    /// Entries in `git stash list`: work the agent set aside, which is never returned.
+    pub stashed: usize,
 }
 
 /// Runs the helper for the repository containing `cwd`.
 pub fn run(cwd: &Path) -> Result<Outcome> {
-    let hint = format!(
-        "run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"
-    );
+    let hint = match package_of_helper(cwd) {
+        Some(dir) => format!(
+            "run `cd {}` (the unzipped task package this helper belongs to), {RERUN}",
+            crate::worktree::sh_quote(&dir.to_string_lossy())
+        ),
+        None => format!(
+            "run ./procoder-return from the top folder of the unzipped procoder task package, {RERUN}"
+        ),
+    };
     let not_package = |why: String| Failure::new(ErrorCode::InvalidExchange, why).hint(&hint);
     let repo = git2::Repository::discover(cwd)
         .map_err(|_| not_package(format!("{} is not inside a git repository", cwd.display())))?;
@@ -94,5 +102,22 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         objects: stats.objects,
         zip_bytes,
         repairs,
+        stashed: repo.reflog("refs/stash").map_or(0, |r| r.len()),
     })
+}
+
+/// The package the running helper was unzipped into, when that is not where it was run from:
+/// `repo/procoder-return` started from the folder that holds `repo`. The helper sits at the
+/// package's top, so its own path names the folder to `cd` into.
+fn package_of_helper(cwd: &Path) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    // A copy kept inside `.git/procoder/` belongs to the work tree two levels up.
+    let dir = match dir.ends_with(".git/procoder") {
+        true => dir.parent()?.parent()?,
+        false => dir,
+    };
+    let here = cwd.canonicalize().ok()?;
+    let inside = here.starts_with(dir.canonicalize().ok()?);
+    (!inside && layout::exported_record(&dir.join(".git")).is_file()).then(|| dir.to_path_buf())
 }

@@ -18,16 +18,18 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     let statuses = repo
         .statuses(Some(&mut opts))
         .map_err(|e| Failure::internal("cannot read the work tree status", e))?;
-    let mut lines = Vec::new();
+    let mut dirty = Dirty::default();
     for entry in statuses.iter() {
         let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
         let s = entry.status();
         if s == git2::Status::WT_MODIFIED && as_checked_out(repo, entry.path_bytes()) {
             continue;
         }
-        let tag = if s.is_wt_new() && !s.is_index_new() {
-            "untracked"
-        } else if s.intersects(
+        if s.is_wt_new() && !s.is_index_new() {
+            dirty.untracked(path);
+            continue;
+        }
+        let tag = if s.intersects(
             git2::Status::INDEX_NEW
                 | git2::Status::INDEX_MODIFIED
                 | git2::Status::INDEX_DELETED
@@ -38,17 +40,160 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
         } else if s.is_conflicted() {
             "conflicted"
         } else {
+            dirty.unstaged = true;
             "modified"
         };
-        lines.push(format!("{tag}: {path}"));
+        dirty.lines.push(format!("{tag}: {path}"));
     }
-    if lines.is_empty() {
+    if dirty.is_empty() {
         return Ok(());
     }
     let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
-    Err(Failure::new(ErrorCode::WorktreeDirty, format!("the work tree has {}", procoder_manifest::count(lines.len(), "uncommitted change")))
-        .details(lines)
-        .hint(format!("commit the work on {task} (git add -A && git commit -m \"<message>\") or discard it, {RERUN}")))
+    Err(dirty.failure(task))
+}
+
+/// Directory names that hold build or dependency output in common toolchains. Committing them
+/// would put megabytes of generated files into the user's branch, so the hint keeps them out.
+const BUILD_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    "dist",
+    "build",
+    "out",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".cache",
+    ".gradle",
+    ".next",
+    ".nuxt",
+    ".svelte-kit",
+    ".parcel-cache",
+    ".turbo",
+    "coverage",
+    ".eggs",
+    ".terraform",
+    ".dart_tool",
+    ".build",
+    "obj",
+    "CMakeFiles",
+    "bazel-bin",
+    "bazel-out",
+    ".stack-work",
+    "_build",
+    "deps",
+    ".zig-cache",
+    "zig-out",
+];
+
+fn is_build_dir(name: &str) -> bool {
+    BUILD_DIRS.contains(&name) || name.ends_with(".egg-info") || name.starts_with("cmake-build-")
+}
+
+/// The dirty paths, with untracked ones grouped: a `node_modules/` is one line, not hundreds.
+#[derive(Default)]
+struct Dirty {
+    /// `staged: …`, `modified: …`, `conflicted: …` lines.
+    lines: Vec<String>,
+    /// Tracked files changed but not staged: the commit needs `git add -u`.
+    unstaged: bool,
+    /// Untracked groups (a top-level file, a top-level directory, or a build directory at
+    /// any depth) → how many files, in first-seen order.
+    groups: Vec<(String, usize, bool)>,
+}
+
+impl Dirty {
+    fn untracked(&mut self, path: String) {
+        let parts: Vec<&str> = path.split('/').collect();
+        let build = parts[..parts.len() - 1]
+            .iter()
+            .position(|p| is_build_dir(p));
+        let key = match build {
+            Some(i) => format!("{}/", parts[..=i].join("/")),
+            None if parts.len() > 1 => format!("{}/", parts[0]),
+            None => path,
+        };
+        match self.groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1 += 1,
+            None => self.groups.push((key, 1, build.is_some())),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.groups.is_empty()
+    }
+
+    /// The refusal: the one command that commits the work and keeps build output out.
+    fn failure(self, task: &str) -> Failure {
+        let files: usize = self.groups.iter().map(|g| g.1).sum::<usize>() + self.lines.len();
+        let mut details = Vec::new();
+        let (mut exclude, mut add) = (Vec::new(), Vec::new());
+        for (key, n, build) in &self.groups {
+            let what = match (key.ends_with('/'), build) {
+                (_, true) => format!(
+                    " ({}, looks like build or dependency output)",
+                    procoder_manifest::count(*n, "file")
+                ),
+                (true, false) => format!(" ({})", procoder_manifest::count(*n, "file")),
+                (false, false) => String::new(),
+            };
+            details.push(format!("untracked: {key}{what}"));
+            if *build {
+                exclude.push(sh_quote(key));
+            } else {
+                add.push(sh_quote(key));
+            }
+        }
+        details.extend(self.lines);
+        let mut steps = Vec::new();
+        if !exclude.is_empty() {
+            // `.git/info/exclude` is the sandbox's own ignore list: it never reaches the user.
+            steps.push(format!(
+                "printf '%s\\n' {} >> .git/info/exclude",
+                exclude.join(" ")
+            ));
+        }
+        if !add.is_empty() {
+            steps.push(format!("git add -- {}", add.join(" ")));
+        }
+        if self.unstaged {
+            steps.push("git add -u".to_owned());
+        }
+        steps.push("git commit -m \"Add the remaining work\"".to_owned());
+        let keep_out = if exclude.is_empty() {
+            String::new()
+        } else {
+            " (the exclude line keeps the build or dependency output out of the user's branch)"
+                .to_owned()
+        };
+        Failure::new(
+            ErrorCode::WorktreeDirty,
+            format!(
+                "the work tree has {}",
+                procoder_manifest::count(files, "uncommitted change")
+            ),
+        )
+        .details(details)
+        .hint(format!(
+            "run `{}` to commit the work on {task}{keep_out}, {RERUN}",
+            steps.join(" && ")
+        ))
+    }
+}
+
+/// `s` as one shell word: bare when it is plainly safe, else single-quoted.
+pub(crate) fn sh_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:@%,".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// True when the file holds exactly what `git checkout` writes for its index entry. Such a file

@@ -230,6 +230,7 @@ fn check_git_dir_layout(git_dir: &Path) {
                 "info/exclude",
                 "procoder/exchange.json",
                 "procoder/symlink-probe",
+                "procoder/procoder-return",
             ]
             .contains(&rel.as_str())
                 || rel.starts_with("refs/heads/")

@@ -2,6 +2,7 @@
 //! temporary repositories, with the `git` CLI as the oracle.
 //! Build the binaries first: `cargo build --workspace` (or `cargo test --workspace`).
 
+mod agent_stuck;
 mod apply_refusals;
 mod cli_snapshots;
 mod common;

@@ -263,6 +263,7 @@ fn allowed(rel: &str, tracked: &BTreeSet<String>) -> bool {
             | "packed-refs"
             | "procoder/exchange.json"
             | "procoder/symlink-probe"
+            | "procoder/procoder-return"
     ) || git.starts_with("refs/heads/")
         || git.starts_with("refs/tags/")
         || (git.starts_with("objects/pack/pack-")

@@ -199,6 +199,13 @@ pub fn write<W: Write + Seek>(
     )
     .map_err(zerr("the helper"))?;
     zip.write_all(input.helper).map_err(ioerr("the helper"))?;
+    zip.start_file(
+        format!("{git}/{}", layout::HELPER_COPY),
+        file.unix_permissions(0o755),
+    )
+    .map_err(zerr("the helper's copy"))?;
+    zip.write_all(input.helper)
+        .map_err(ioerr("the helper's copy"))?;
     let out = zip.finish().map_err(zerr("the zip directory"))?;
     Ok((out, stats))
 }
