@@ -16,16 +16,15 @@ if ! command -v runsc >/dev/null; then
 fi
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 CI=true
 work=$(mktemp -d)
-# runsc takes the working directory from the host, so the package's path inside the root is
-# also made to exist on the host, as a link into the root.
-link=/mnt/data/procoder-gvisor-$$ # == $inside below
-trap 'rm -rf "$work"; rm -f "$link"' EXIT
+# runsc takes the working directory from the host, so the package's folder inside the root
+# (/mnt/data/…, as in the sandbox) also exists on the host, as a link into the root.
+inside=/mnt/data/procoder-gvisor-$$
+trap 'rm -rf "$work"; rm -f "$inside"' EXIT
 git init -q -b main "$work/src"
 cd "$work/src"
 git config user.name gVisor && git config user.email gvisor@example.com
 echo base >a.txt && git add a.txt && git commit -q -m base
 "$bin/procoder" prepare --quiet >/dev/null
-inside=/mnt/data/procoder-gvisor-$$
 mkdir -p "$work/root$inside"
 unzip -q "$work"/src/procoder-task-*.zip -d "$work/root$inside"
 pkg="$work/root$inside/src"
@@ -33,7 +32,7 @@ git -C "$pkg" config user.name Agent && git -C "$pkg" config user.email agent@ex
 echo "made under gVisor" >"$pkg/b.txt"
 git -C "$pkg" add b.txt && git -C "$pkg" commit -q -m "Work made under gVisor"
 tip=$(git -C "$pkg" rev-parse HEAD)
-mkdir -p /mnt/data && ln -sfn "$work/root$inside" "$link"
+mkdir -p /mnt/data && ln -sfn "$work/root$inside" "$inside"
 (cd "$inside/src" && runsc --network=none --platform=ptrace do -root "$work/root" \
     -force-overlay=false "$inside/src/procoder-return") 2>&1 | sed 's/^/  [runsc] /'
 ret=$(ls "$pkg"/procoder-return-*.zip)
