@@ -3,6 +3,7 @@
 # agent would, commit, ./procoder-return, apply, and show the result with git.
 # Usage: scripts/demo.sh            (builds release binaries first)
 #        PROCODER_BIN_DIR=target/debug scripts/demo.sh   (uses binaries already built there)
+#        KEEP=1 scripts/demo.sh   (keeps the repository and the sandbox folder for a look)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +12,11 @@ procoder_bins "$root"
 procoder="$bin/procoder"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/procoder-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+if [ -n "${KEEP:-}" ]; then
+    trap 'printf "\n==> kept: the repository %s/project, the sandbox %s/sandbox/project\n" "$work" "$work"' EXIT
+else
+    trap 'rm -rf "$work"' EXIT
+fi
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME="Demo User" GIT_AUTHOR_EMAIL=demo@example.com
 export GIT_COMMITTER_NAME="Demo User" GIT_COMMITTER_EMAIL=demo@example.com

@@ -10,6 +10,11 @@
 # helper once on Linux and hands it to the macOS and Windows jobs, which cannot build it.
 # Prints each file's size, and the helper's size zipped (`zip -9`, as it travels).
 set -euo pipefail
+# Cargo's progress shows by default: a silent first build of several minutes reads as a hang.
+# PROCODER_BUILD_QUIET=1 keeps it quiet. (Empty arrays are expanded as ${a[@]+"${a[@]}"}:
+# macOS's bash 3.2 calls a plain "${a[@]}" of an empty array unbound under set -u.)
+quiet=()
+[ -n "${PROCODER_BUILD_QUIET:-}" ] && quiet=(--quiet)
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="" target="" helper=""
 while [ $# -gt 0 ]; do
@@ -43,7 +48,7 @@ if [ -z "$helper" ]; then
 -C link-arg=-Wl,--icf=all -C link-arg=-Wl,-O2 -C link-arg=-Wl,--build-id=none \
 --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src= --remap-path-prefix=$root=" \
     CFLAGS_x86_64_unknown_linux_gnu="-Oz -fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none" \
-        cargo build --locked --quiet --manifest-path "$root/Cargo.toml" --profile helper \
+        cargo build --locked ${quiet[@]+"${quiet[@]}"} --manifest-path "$root/Cargo.toml" --profile helper \
         --target "$helper_target" -p procoder --bin procoder-return
     # -p keeps the build's time: a new one would rebuild procoder (build.rs watches the file).
     cp -p "$target_dir/$helper_target/helper/procoder-return" "$out/procoder-return"
@@ -64,8 +69,8 @@ if [ "$target" != "$host" ] || [ -n "$rustflags" ]; then
     target_args=(--target "$target") built="$target_dir/$target/release"
 fi
 RUSTFLAGS="$rustflags" PROCODER_EMBED_HELPER="$out/procoder-return" \
-    cargo build --locked --quiet --manifest-path "$root/Cargo.toml" --release \
-    "${target_args[@]}" -p procoder --bin procoder
+    cargo build --locked ${quiet[@]+"${quiet[@]}"} --manifest-path "$root/Cargo.toml" --release \
+    ${target_args[@]+"${target_args[@]}"} -p procoder --bin procoder
 exe=""
 case "$target" in *windows*) exe=".exe" ;; esac
 cp "$built/procoder$exe" "$out/procoder$exe"
