@@ -73,6 +73,7 @@ impl BundleHeader {
         };
         let mut in_capabilities = version == BundleVersion::V3;
         let mut header_bytes = first.len() + 1;
+        let mut names = std::collections::HashSet::new();
         for _ in 0..MAX_LINES {
             let line = read_line(r)?.ok_or_else(|| {
                 verify_failed("bundle header ends before the blank line that starts the pack")
@@ -118,8 +119,15 @@ impl BundleHeader {
                     verify_failed(format!("bundle ref line {text:?} has no ref name"))
                 })?;
                 let oid = parse_oid(hex)?;
-                check_ref_name(name)
-                    .map_err(|e| verify_failed(format!("bundle advertises a bad ref: {e}")))?;
+                // git writes HEAD into the list for `git bundle create … HEAD`; the caller
+                // decides what it may name.
+                if name != "HEAD" {
+                    check_ref_name(name)
+                        .map_err(|e| verify_failed(format!("bundle advertises a bad ref: {e}")))?;
+                }
+                if !names.insert(name.to_owned()) {
+                    return Err(verify_failed(format!("bundle advertises {name} twice")));
+                }
                 header.refs.push((name.to_owned(), oid));
             }
         }

@@ -118,7 +118,8 @@ impl Quarantine {
         let odb = crate::odb(&view)?;
         let mut reached = std::collections::HashSet::new();
         let mut trees = Vec::new();
-        let mut todo: Vec<git2::Oid> = header.refs.iter().map(|(_, o)| crate::to_git(*o)).collect();
+        let tips: Vec<git2::Oid> = header.refs.iter().map(|(_, o)| crate::to_git(*o)).collect();
+        let mut todo = tips.clone();
         while let Some(oid) = todo.pop() {
             if main.exists(oid) || !reached.insert(oid) {
                 continue;
@@ -175,6 +176,11 @@ impl Quarantine {
             })
             .map_err(git_err("cannot list the quarantine"))?;
         if !stray.is_empty() {
+            // A malformed object the tips do reach (a commit without a valid tree line, a tree
+            // entry cut short) leaves what it meant to name unreached: name that fault, as
+            // git's fsck does, rather than its consequence. The base exists in the repository,
+            // so the walk stops there without it.
+            crate::fsck::check_new_objects(&view, repo, &tips, git2::Oid::ZERO_SHA1)?;
             return Err(verify_failed(
                 "the bundle's pack holds objects that its refs do not reach",
             )

@@ -91,8 +91,14 @@ pub fn check_new_objects(
             // git's fsck reads whatever a `.gitmodules` entry names as the file
             // (`gitmodulesBlob`, `gitmodulesMissing`); found by the pack fuzzer as a gitlink
             // named `gitmod~1`.
-            if matches!(entry.mode, Mode::Tree | Mode::Gitlink) && is_gitmodules(entry.name) {
-                return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
+            // `.gitattributes` the same (`gitattributesBlob`, `gitattributesMissing`).
+            if matches!(entry.mode, Mode::Tree | Mode::Gitlink) {
+                if is_gitmodules(entry.name) {
+                    return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
+                }
+                if is_gitattributes(entry.name) {
+                    return Err(unsafe_object(tree, &child, ".gitattributes is not a file"));
+                }
             }
             match entry.mode {
                 Mode::Tree => trees.push((entry.oid, child)),
@@ -175,6 +181,11 @@ pub(super) fn check_commit(oid: git2::Oid, data: &[u8]) -> Result<git2::Oid> {
     // git's fsck refuses a NUL in the header (`nulInHeader`; libgit2 would read such a header
     // differently from git) and, under --strict, in the message too (`nulInCommit`, a warning
     // that --strict makes an error; found by the pack fuzzer with git fsck as the oracle).
+    // git's `verify_headers`: a header must end in a blank line, or the object in a newline
+    // (a commit without a message); libgit2 cannot parse one that does neither.
+    if header_end == data.len() && !data.ends_with(b"\n") {
+        return Err(bad("commit header is unterminated"));
+    }
     if data[..header_end].contains(&0) {
         return Err(bad("commit header holds a NUL byte"));
     }

@@ -14,6 +14,8 @@ pub(super) fn check_gitattributes(oid: git2::Oid, path: &str, data: &[u8]) -> Re
             ".gitattributes is larger than 100 MB",
         ));
     }
+    // git reads the blob as a C string: its line check stops at the first NUL.
+    let data = &data[..data.iter().position(|&c| c == 0).unwrap_or(data.len())];
     if data.split(|&c| c == b'\n').any(|line| line.len() >= 2048) {
         return Err(unsafe_object(
             oid,

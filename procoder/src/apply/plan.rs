@@ -113,12 +113,23 @@ pub fn make(
         "bundle: {} present, pack indexed",
         plural(header.prerequisites.len(), "prerequisite")
     ));
-    let advertised: BTreeMap<&str, _> = header.refs.iter().map(|(n, o)| (n.as_str(), *o)).collect();
+    // A HEAD in the list (git's `bundle create … HEAD`) changes nothing of its own; it must
+    // name an updated tip, or it would bring objects that no update explains.
+    let (head, advertised): (Vec<_>, Vec<_>) = header.refs.iter().partition(|(n, _)| n == "HEAD");
+    let advertised: BTreeMap<&str, _> = advertised.iter().map(|(n, o)| (n.as_str(), *o)).collect();
     let promised: BTreeMap<&str, _> = doc
         .updates
         .iter()
         .map(|u| (u.name.as_str(), u.new_oid))
         .collect();
+    if let Some((_, oid)) = head.first() {
+        if !promised.values().any(|tip| tip == oid) {
+            return Err(Failure::new(
+                ErrorCode::BundleVerifyFailed,
+                format!("the bundle's HEAD names {oid}, which is none of the updated tips"),
+            ));
+        }
+    }
     if advertised != promised {
         let mut details: Vec<String> = header
             .refs

@@ -4,6 +4,7 @@
 //! index, every object, `.git/procoder/tmp` and the package's folder are exactly as before, for
 //! apply and for `--dry-run`, and that `git fsck --strict` is clean.
 
+mod agreement;
 mod bundles;
 mod document;
 mod objects;
