@@ -1,0 +1,67 @@
+//! Showing the finished archive in the file manager, as the Go tool does: only where a desktop
+//! is there to show it, and never as a condition of success. A failure to open is a line of
+//! output, not an error: the archive is written either way.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// What became of the reveal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// Shown in the file manager.
+    Yes,
+    /// Not tried: `--no-open`, `--json`, `--quiet`, `CI`, or no desktop here.
+    No,
+    /// Tried, and the opener failed (the reason).
+    Failed(String),
+}
+
+/// The opener for this platform, if a desktop is there to show a file.
+fn opener(zip: &Path) -> Option<Command> {
+    if cfg!(target_os = "macos") {
+        let mut cmd = Command::new("open");
+        cmd.arg("-R").arg(zip);
+        return Some(cmd);
+    }
+    if cfg!(windows) {
+        let mut arg = std::ffi::OsString::from("/select,");
+        arg.push(zip.as_os_str());
+        let mut cmd = Command::new("explorer");
+        cmd.arg(arg);
+        return Some(cmd);
+    }
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    let xdg = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("xdg-open"))
+            .find(|p| p.is_file())
+    })?;
+    if !desktop {
+        return None;
+    }
+    // xdg-open cannot select a file: it opens the folder that holds it.
+    let mut cmd = Command::new(xdg);
+    cmd.arg(zip.parent().unwrap_or(Path::new(".")));
+    Some(cmd)
+}
+
+/// Shows `zip` in the file manager when a desktop is there.
+pub fn reveal(zip: &Path) -> Opened {
+    let Some(mut cmd) = opener(zip) else {
+        return Opened::No;
+    };
+    // The opener's own chatter must not mix with procoder's output.
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match status {
+        // explorer exits 1 even when it shows the file.
+        Ok(s) if s.success() || cfg!(windows) => Opened::Yes,
+        Ok(s) => Opened::Failed(format!("{:?} exited with {s}", cmd.get_program())),
+        Err(e) => Opened::Failed(format!("cannot run {:?}: {e}", cmd.get_program())),
+    }
+}
