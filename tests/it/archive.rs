@@ -401,3 +401,93 @@ fn archive_opens_the_file_manager_only_when_asked_and_never_fails_for_it() {
     );
     assert!(zip.is_file());
 }
+
+#[test]
+fn archive_of_a_shallow_clone_keeps_its_boundary() {
+    let full = TestRepo::new();
+    let tmp = TempDir::new().expect("tmp");
+    let url = format!("file://{}", full.dir.display());
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--no-single-branch",
+            &url,
+            "shallow",
+        ],
+    );
+    let shallow = tmp.path().join("shallow");
+    git(&shallow, &["branch", "-q", "dev", "origin/dev"]);
+    let zip = tmp.path().join("shallow.zip");
+    let out = run_procoder(&shallow, &["archive", "-o", zip.to_str().expect("utf-8")]);
+    assert_success(&out, "archive of a shallow clone");
+    let x = TempDir::new().expect("tmp");
+    let root = unzip_to(&zip, x.path());
+    git(&root, &["fsck", "--strict", "--no-dangling"]);
+    let boundary = |dir: &Path| {
+        let mut lines: Vec<String> = std::fs::read_to_string(dir.join(".git/shallow"))
+            .expect("a shallow file")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(boundary(&root), boundary(&shallow));
+    assert_eq!(git(&root, &["rev-parse", "dev"]), full.rev("dev"));
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn archive_warns_of_submodules_and_nested_repositories() {
+    let local = TestRepo::new();
+    let sub = TestRepo::new();
+    let url = format!("file://{}", sub.dir.display());
+    local.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "lib",
+    ]);
+    local.git(&["commit", "-q", "-m", "Add a submodule"]);
+    git(&local.dir, &["init", "-q", "nested"]);
+    write_file(&local.dir, "nested/inner.txt", b"not in the archive\n");
+    let out = TempDir::new().expect("tmp");
+    let zip = out.path().join("a.zip");
+    let run = local.procoder(&["archive", "-o", zip.to_str().expect("utf-8"), "--json"]);
+    assert_success(&run, "archive with a submodule");
+    let v = json_stdout(&run);
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("1 submodule") && warnings.contains("lib"),
+        "{v}"
+    );
+    assert!(warnings.contains("nested/"), "{v}");
+    let x = TempDir::new().expect("tmp");
+    let root = unzip_to(&zip, x.path());
+    assert!(
+        root.join("lib").is_dir() && std::fs::read_dir(root.join("lib")).expect("ls").count() == 0
+    );
+    assert!(!root.join("nested").exists());
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    git(&root, &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn archive_of_a_branch_with_no_commits_holds_its_files_untracked() {
+    let local = TestRepo::empty();
+    write_file(&local.dir, "first.txt", b"not committed yet\n");
+    let out = TempDir::new().expect("tmp");
+    let zip = archive(&local, out.path(), &[]);
+    let x = TempDir::new().expect("tmp");
+    let root = unzip_to(&zip, x.path());
+    assert_eq!(git(&root, &["symbolic-ref", "HEAD"]), "refs/heads/main");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "?? first.txt");
+    assert_eq!(work_tree(&root), work_tree(&local.dir));
+}
