@@ -17,30 +17,35 @@ pub enum Opened {
 }
 
 /// The opener for this platform, if a desktop is there to show a file.
+#[cfg(target_os = "macos")]
 fn opener(zip: &Path) -> Option<Command> {
-    if cfg!(target_os = "macos") {
-        let mut cmd = Command::new("open");
-        cmd.arg("-R").arg(zip);
-        return Some(cmd);
-    }
-    if cfg!(windows) {
-        let mut arg = std::ffi::OsString::from("/select,");
-        arg.push(zip.as_os_str());
-        let mut cmd = Command::new("explorer");
-        cmd.arg(arg);
-        return Some(cmd);
-    }
+    let mut cmd = Command::new("open");
+    cmd.arg("-R").arg(zip);
+    Some(cmd)
+}
+
+#[cfg(windows)]
+fn opener(zip: &Path) -> Option<Command> {
+    use std::os::windows::process::CommandExt;
+    // explorer parses its own command line: the path is quoted after the comma, which std's
+    // quoting of the whole argument would not do.
+    let mut cmd = Command::new("explorer");
+    cmd.raw_arg(format!("/select,\"{}\"", zip.display()));
+    Some(cmd)
+}
+
+#[cfg(not(any(target_os = "macos", windows)))]
+fn opener(zip: &Path) -> Option<Command> {
     let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
-    let xdg = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("xdg-open"))
-            .find(|p| p.is_file())
-    })?;
     if !desktop {
         return None;
     }
+    let paths = std::env::var_os("PATH")?;
+    let xdg = std::env::split_paths(&paths)
+        .map(|d| d.join("xdg-open"))
+        .find(|p| p.is_file())?;
     // xdg-open cannot select a file: it opens the folder that holds it.
     let mut cmd = Command::new(xdg);
     cmd.arg(zip.parent().unwrap_or(Path::new(".")));
