@@ -95,15 +95,37 @@ fn index_bytes(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join(".git/index")).expect("read .git/index")
 }
 
+/// Every path under `.git` with its size and modification time: a write anywhere shows.
+fn git_dir_listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut paths = Vec::new();
+    let git_dir = dir.join(".git");
+    crate::leaks::list_tree(&git_dir, &git_dir, &mut paths);
+    let mut out: Vec<_> = paths
+        .into_iter()
+        .map(|(rel, _)| {
+            let meta = std::fs::symlink_metadata(git_dir.join(&rel)).expect("lstat");
+            (rel, meta.len(), meta.modified().expect("mtime"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn archive_holds_the_work_tree_as_on_disk_and_every_branch_and_tag() {
     let local = dirty_repo();
-    let index = index_bytes(&local.dir);
     let before = local.snapshot();
+    let index = index_bytes(&local.dir);
+    let git_dir = git_dir_listing(&local.dir);
     let tree_before = work_tree(&local.dir);
     let out = TempDir::new().expect("tmp");
     let zip = archive(&local, out.path(), &[]);
     assert_eq!(index_bytes(&local.dir), index, "the index is not rewritten");
+    assert_eq!(
+        git_dir_listing(&local.dir),
+        git_dir,
+        "nothing in .git is written"
+    );
     before.assert_unchanged(&local.dir, "archive");
     assert_eq!(
         work_tree(&local.dir),
@@ -359,7 +381,11 @@ fn archive_opens_the_file_manager_only_when_asked_and_never_fails_for_it() {
         let zip = out_dir.path().join(name);
         let mut args = vec!["archive", "--output", zip.to_str().expect("utf-8")];
         args.extend_from_slice(extra);
-        let mut all = vec![("PATH", path.as_str()), ("DISPLAY", ":0")];
+        let mut all = vec![
+            ("PATH", path.as_str()),
+            ("DISPLAY", ":0"),
+            ("WAYLAND_DISPLAY", ""),
+        ];
         all.extend_from_slice(env);
         let out = run_procoder_env(&local.dir, &args, &all);
         assert_success(&out, name);
@@ -391,7 +417,12 @@ fn archive_opens_the_file_manager_only_when_asked_and_never_fails_for_it() {
     let out = run_procoder_env(
         &local.dir,
         &["archive", "--output", zip.to_str().expect("utf-8")],
-        &[("PATH", path.as_str()), ("DISPLAY", ":0"), ("CI", "")],
+        &[
+            ("PATH", path.as_str()),
+            ("DISPLAY", ":0"),
+            ("WAYLAND_DISPLAY", ""),
+            ("CI", ""),
+        ],
     );
     assert_success(&out, "archive with a failing opener");
     assert!(
