@@ -24,6 +24,8 @@ pub struct Reachable {
 /// Gitlinks (submodule commits) are not followed: their objects live in another repository.
 /// With `depth` N, only commits within N of a tip are taken (a tip is at depth 1), as
 /// `git clone --depth N` takes them: breadth first, so a commit gets its smallest depth.
+/// A shallow repository's own boundary (its `shallow` file) is kept: those commits are taken
+/// without their parents, which the repository does not have, and listed in `shallow` too.
 /// This is the export's counting phase, reported to `progress` as such.
 pub fn reachable(
     repo: &git2::Repository,
@@ -60,6 +62,7 @@ pub fn reachable(
     let mut queue: std::collections::VecDeque<(git2::Oid, u32)> =
         commits.into_iter().map(|c| (c, 1)).collect();
     let limit = depth.unwrap_or(u32::MAX);
+    let boundary = own_shallow(repo);
     // Without a limit, depth first (newest to oldest along each line), as before: it reads
     // commits in pack order, and breadth first across a thousand refs made libgit2's delta
     // base cache miss so often that git.git's enumeration took twice as long.
@@ -84,6 +87,13 @@ pub fn reachable(
         let links = lex::commit_links(obj.data());
         trees.push(hex(oid, links.tree())?);
         let mut has_parents = false;
+        if boundary.contains(&oid) {
+            out.shallow.push(oid);
+            walk_trees(&odb, &mut trees, &mut out.objects, |tree| {
+                malformed(tree, "truncated tree")
+            })?;
+            continue;
+        }
         for parent in links.parents() {
             let parent = hex(oid, Some(parent))?;
             has_parents = true;
@@ -101,7 +111,20 @@ pub fn reachable(
     // A commit first met at the limit may be met again nearer a tip only in a depth-first
     // walk; breadth first, the first meeting is the nearest, so `shallow` is final here.
     out.shallow.sort();
+    out.shallow.dedup();
     Ok(out)
+}
+
+/// The commits a shallow repository has without their parents (`<commondir>/shallow`).
+fn own_shallow(repo: &git2::Repository) -> HashSet<git2::Oid> {
+    if !repo.is_shallow() {
+        return HashSet::new();
+    }
+    std::fs::read_to_string(repo.commondir().join("shallow"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| git2::Oid::from_str(l.trim()).ok())
+        .collect()
 }
 
 fn malformed(oid: git2::Oid, what: &str) -> Failure {

@@ -31,13 +31,14 @@ pub enum ErrorCode {
     ApplyInterrupted,
     NothingInterrupted,
     UnsupportedPath,
+    OutputExists,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
-    /// procoder added (`UNSUPPORTED_PATH`).
-    pub const ALL: [ErrorCode; 24] = [
+    /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`).
+    pub const ALL: [ErrorCode; 25] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -61,6 +62,7 @@ impl ErrorCode {
         Self::ApplyInterrupted,
         Self::NothingInterrupted,
         Self::UnsupportedPath,
+        Self::OutputExists,
         Self::Internal,
     ];
 
@@ -90,6 +92,7 @@ impl ErrorCode {
             Self::ApplyInterrupted => "APPLY_INTERRUPTED",
             Self::NothingInterrupted => "NOTHING_INTERRUPTED",
             Self::UnsupportedPath => "UNSUPPORTED_PATH",
+            Self::OutputExists => "OUTPUT_EXISTS",
             Self::Internal => "INTERNAL",
         }
     }

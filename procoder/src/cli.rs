@@ -20,6 +20,7 @@ Examples:
   procoder apply procoder-return-<id>.zip   # verify the agent's work, move the task branch
   procoder status                           # every exchange, interrupted applies first
   procoder abort 20261125-010941-04c604     # close an exchange
+  procoder archive                          # a zip of the repository, only to read
   procoder completions bash > ~/.local/share/bash-completion/completions/procoder
 
 Every command takes --json (one JSON object on stdout), --quiet and -C PATH.
@@ -73,6 +74,13 @@ Examples:
   procoder abort 20261125-010941-04c604
   procoder abort 20261125-010941-04c604 --force   # also delete branches that have commits")]
     Abort(AbortArgs),
+    /// Zip the repository for reading: the work tree as it is now, branches, tags, history.
+    #[command(after_help = "\
+Examples:
+  procoder archive                          # ../<repo>-archive-<time>.zip, shown in the file manager
+  procoder archive ~/src/my-repo --output /tmp/my-repo.zip --no-open
+  procoder archive --json")]
+    Archive(ArchiveArgs),
     /// Print a shell completion script.
     #[command(after_help = "\
 Examples:
@@ -146,6 +154,20 @@ pub struct AbortArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// The repository (or a folder inside it) [default: the current directory, or -C PATH].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Where to write the zip [default: <repo>-archive-<YYYYMMDD-HHMMSS>.zip beside the
+    /// repository's folder]; an existing file is never overwritten.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not show the zip in the file manager afterwards.
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_name = "SHELL")]
@@ -155,6 +177,6 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// One command's page (procoder-COMMAND(1)) instead of procoder(1).
-    #[arg(value_name = "COMMAND", value_parser = ["prepare", "apply", "status", "abort", "completions", "man"])]
+    #[arg(value_name = "COMMAND", value_parser = ["prepare", "apply", "status", "abort", "archive", "completions", "man"])]
     pub command: Option<String>,
 }

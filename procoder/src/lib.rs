@@ -7,6 +7,7 @@
 
 mod abort;
 mod apply;
+mod archive;
 mod bug;
 mod cli;
 mod context;
@@ -83,8 +84,15 @@ pub fn main() -> u8 {
 
 impl Command {
     /// Every command's name, as typed.
-    pub const NAMES: [&'static str; 6] =
-        ["prepare", "apply", "status", "abort", "completions", "man"];
+    pub const NAMES: [&'static str; 7] = [
+        "prepare",
+        "apply",
+        "status",
+        "abort",
+        "archive",
+        "completions",
+        "man",
+    ];
 
     /// The command's name, as typed and as JSON's `command` says it.
     pub fn name(&self) -> &'static str {
@@ -93,6 +101,7 @@ impl Command {
             Command::Apply(_) => "apply",
             Command::Status(_) => "status",
             Command::Abort(_) => "abort",
+            Command::Archive(_) => "archive",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }
@@ -118,6 +127,7 @@ type Outcome = std::result::Result<u8, Box<(Failure, Option<serde_json::Value>)>
 fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
     let plain = |f: Failure| Box::new((f, None));
     match &cli.command {
+        Command::Archive(a) => archive::command(cli.dir.as_deref(), a, ui).map_err(plain),
         // Generated from the command line definitions; no repository needed.
         Command::Completions(a) => {
             let script = ui::completions(a.shell);

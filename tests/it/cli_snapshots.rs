@@ -73,7 +73,15 @@ fn help(args: &[&str]) -> String {
 #[test]
 fn help_of_every_command() {
     assert_snapshot("help", &help(&["--help"]));
-    for cmd in ["prepare", "apply", "status", "abort", "completions", "man"] {
+    for cmd in [
+        "prepare",
+        "apply",
+        "status",
+        "abort",
+        "archive",
+        "completions",
+        "man",
+    ] {
         let text = help(&[cmd, "--help"]);
         assert!(
             text.contains("\nExamples:\n"),
@@ -120,6 +128,32 @@ fn prepare_human_json_quiet_and_refusal() {
     assert_snapshot(
         "error-worktree-dirty-json",
         &json(&r, &local.procoder(&["prepare", "--json"])),
+    );
+}
+
+#[test]
+fn archive_human_json_and_refusal() {
+    let local = TestRepo::new();
+    write_file(&local.dir, "notes.txt", b"changed\n");
+    write_file(&local.dir, "new.txt", b"new\n");
+    let tmp = local
+        .dir
+        .parent()
+        .expect("the repo lives in a temporary folder");
+    let zip = |name: &str| tmp.join(name).to_str().expect("utf-8").to_owned();
+    let r = redactions(&local);
+    snap("archive", &r, &local.dir, &["archive", "-o", &zip("a.zip")]);
+    snap(
+        "archive-json",
+        &r,
+        &local.dir,
+        &["archive", "-o", &zip("b.zip"), "--json"],
+    );
+    snap(
+        "error-output-exists",
+        &r,
+        &local.dir,
+        &["archive", "-o", &zip("a.zip")],
     );
 }
 

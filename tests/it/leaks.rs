@@ -9,9 +9,9 @@
 mod alternates;
 mod config;
 mod files;
-mod plant;
+pub(crate) mod plant;
 mod refs;
-mod scan;
+pub(crate) mod scan;
 
 use crate::common::*;
 use plant::*;
@@ -151,7 +151,7 @@ fn audit(local: &TestRepo, plants: &Plants, canaries: &[Canary], elsewhere: &[&P
 /// Every secret was really planted: the same scan finds each one in the source repository's
 /// folder, the files beside it (includes, hooks, a linked worktree), the `elsewhere` folders
 /// (alternates) or its objects. Without this, a secret git never stored would pass as "not leaked".
-fn assert_planted(local: &TestRepo, plants: &Plants, elsewhere: &[&Path]) {
+pub(crate) fn assert_planted(local: &TestRepo, plants: &Plants, elsewhere: &[&Path]) {
     let mut scan = Scan::new(plants.markers().map(str::to_owned));
     let beside = local.dir.parent().expect("the repo folder has a parent");
     for root in std::iter::once(beside).chain(elsewhere.iter().copied()) {
@@ -172,7 +172,7 @@ fn assert_planted(local: &TestRepo, plants: &Plants, elsewhere: &[&Path]) {
 
 /// Scans every path under `dir` (relative to `root`), every file's bytes (deeply), every
 /// symlink's target (never followed).
-fn scan_tree(scan: &mut Scan, root: &Path, dir: &Path) {
+pub(crate) fn scan_tree(scan: &mut Scan, root: &Path, dir: &Path) {
     for entry in std::fs::read_dir(dir).expect("read an extracted folder") {
         let path = entry.expect("an extracted folder entry").path();
         let rel = path
@@ -246,7 +246,7 @@ fn check_git_dir_layout(git_dir: &Path) {
 }
 
 /// Every path under `dir`, relative to `root`, and whether it is a folder (symlinks are not).
-fn list_tree(root: &Path, dir: &Path, out: &mut Vec<(String, bool)>) {
+pub(crate) fn list_tree(root: &Path, dir: &Path, out: &mut Vec<(String, bool)>) {
     for entry in std::fs::read_dir(dir).expect("read an extracted folder") {
         let path = entry.expect("an extracted folder entry").path();
         let rel = path

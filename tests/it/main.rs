@@ -4,6 +4,7 @@
 
 mod agent_stuck;
 mod apply_refusals;
+mod archive;
 mod cli_snapshots;
 mod common;
 mod crash;

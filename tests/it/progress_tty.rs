@@ -167,3 +167,31 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         stderr(&out)
     );
 }
+
+#[test]
+fn archive_draws_the_same_bars_on_a_terminal_and_none_under_ci() {
+    let local = TestRepo::new();
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let zip = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_owned();
+    let out = in_pty(
+        &local.dir,
+        &["archive", "--no-open", "-o", &zip("a.zip")],
+        &[],
+    );
+    let text = screen(&out);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(bars_in(&text), BAR_LABELS, "every bar of archive:\n{text}");
+    assert!(text.contains("Created repository archive."), "{text}");
+    let out = in_pty(
+        &local.dir,
+        &["archive", "--no-open", "-o", &zip("b.zip")],
+        &[("CI", "true")],
+    );
+    let text = screen(&out);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        bars_in(&text),
+        Vec::<&str>::new(),
+        "no bar under CI:\n{text}"
+    );
+}

@@ -17,6 +17,10 @@ pub(super) struct Entry {
     pub(super) oid: git2::Oid,
     /// Bytes the work tree file will hold (0 for a gitlink).
     pub(super) size: u64,
+    /// Whether the work tree file holds this entry's blob, so its size and time may be
+    /// recorded. An archive's uncommitted change gets neither: git then reads the file
+    /// rather than trusting it, and reports the change.
+    pub(super) trusted: bool,
 }
 
 /// The index file's bytes for `entries`, each stamped with `mtime`.
@@ -31,12 +35,13 @@ pub(super) fn encode(mut entries: Vec<Entry>, mtime: u32) -> Vec<u8> {
         let start = out.len();
         let stat = |t: u32| [t, 0];
         let gitlink = e.mode == 0o160000;
-        let time = if gitlink { 0 } else { mtime };
+        let time = if gitlink || !e.trusted { 0 } else { mtime };
+        let size = if e.trusted { e.size as u32 } else { 0 };
         for field in stat(time).into_iter().chain(stat(time)) {
             out.extend_from_slice(&field.to_be_bytes()); // ctime, then mtime: seconds, nanoseconds
         }
         // dev, ino, mode, uid, gid, size (git keeps the size modulo 2^32).
-        for field in [0, 0, e.mode, 0, 0, e.size as u32] {
+        for field in [0, 0, e.mode, 0, 0, size] {
             out.extend_from_slice(&field.to_be_bytes());
         }
         out.extend_from_slice(e.oid.as_bytes());

@@ -1,14 +1,17 @@
 //! The task package: one top folder holding the work tree at HEAD, a minimal `.git` and the
-//! helper. Written by streaming into a zip; nothing is checked out on disk. It lives here, beside
-//! the return package and the export pack, because it is format knowledge (a zip layout, a
-//! `.git` skeleton, an index file); `procoder prepare` only decides when to write it and where
-//! it goes, and undoes it on failure.
+//! helper; and the repository archive (`archive.rs`), made of the same `.git`. Written by
+//! streaming into a zip; nothing is checked out on disk. It lives here, beside the return
+//! package and the export pack, because it is format knowledge (a zip layout, a `.git`
+//! skeleton, an index file); `procoder prepare` and `procoder archive` only decide when to
+//! write it and where it goes, and undo it on failure.
 
+mod archive;
 mod attrs;
 mod index;
 mod worktree;
 
 use crate::{layout, package::zip_time, reachable, write_export_pack, Progress};
+pub use archive::{write_archive, ArchiveInput, ArchiveStats};
 use attrs::Attrs;
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
@@ -64,27 +67,73 @@ fn ioerr(what: &str) -> impl FnOnce(std::io::Error) -> Failure + '_ {
     move |e| Failure::internal(format!("cannot write {what} into the task package"), e)
 }
 
-/// Writes the package into `out`.
-pub fn write<W: Write + Seek>(
-    input: &Input<'_>,
-    out: W,
-    progress: &mut dyn Progress,
-) -> Result<(W, Stats)> {
-    let mut zip = zip::ZipWriter::new(out);
-    let opts = SimpleFileOptions::default().last_modified_time(zip_time(input.unix_time));
-    let file = opts
-        .unix_permissions(0o644)
-        .compression_method(CompressionMethod::Deflated);
-    let stored = opts
-        .unix_permissions(0o444)
-        .compression_method(CompressionMethod::Stored);
-    let dir = opts.unix_permissions(0o755);
-    let top = input.top;
-    let git = format!("{top}/.git");
-    let mut stats = Stats::default();
+/// The zip options every package entry starts from, all stamped with one time.
+#[derive(Clone, Copy)]
+struct Opts {
+    /// A small file, deflated, 0644.
+    file: SimpleFileOptions,
+    /// An already compressed file (a pack), stored, 0444.
+    stored: SimpleFileOptions,
+    /// A folder, 0755.
+    dir: SimpleFileOptions,
+}
 
-    let record_dir = format!("/{}", layout::DIR);
-    for d in [
+impl Opts {
+    fn at(unix_time: i64) -> Self {
+        let opts = SimpleFileOptions::default().last_modified_time(zip_time(unix_time));
+        Self {
+            file: opts
+                .unix_permissions(0o644)
+                .compression_method(CompressionMethod::Deflated),
+            stored: opts
+                .unix_permissions(0o444)
+                .compression_method(CompressionMethod::Stored),
+            dir: opts.unix_permissions(0o755),
+        }
+    }
+}
+
+/// `git/name` holding `body`.
+fn small<W: Write + Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    opts: Opts,
+    git: &str,
+    name: &str,
+    body: &[u8],
+) -> Result<()> {
+    zip.start_file(format!("{git}/{name}"), opts.file)
+        .map_err(zerr(name))?;
+    zip.write_all(body).map_err(ioerr(name))
+}
+
+/// What one package's `.git` says of itself.
+struct Skeleton<'a> {
+    /// `HEAD`'s line: `ref: <branch>` or an object id.
+    head_line: &'a str,
+    description: &'a [u8],
+    /// `info/exclude`, if any.
+    exclude: Option<&'a [u8]>,
+    /// Folders besides git's own.
+    extra_dirs: &'a [&'a str],
+}
+
+/// The `.git` both packages share: its folders, `HEAD`, the config, the description,
+/// `info/exclude` and every ref in `packed-refs`.
+fn skeleton<W: Write + Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    opts: Opts,
+    git: &str,
+    repo: &git2::Repository,
+    refs: &[(String, git2::Oid)],
+    what: &Skeleton<'_>,
+) -> Result<()> {
+    let Skeleton {
+        head_line,
+        description,
+        exclude,
+        extra_dirs,
+    } = *what;
+    let base = [
         "",
         "/info",
         "/objects",
@@ -93,49 +142,44 @@ pub fn write<W: Write + Seek>(
         "/refs",
         "/refs/heads",
         "/refs/tags",
-        &record_dir,
-    ] {
-        zip.add_directory(format!("{git}{d}/"), dir)
+    ];
+    for d in base.iter().chain(extra_dirs) {
+        zip.add_directory(format!("{git}{d}/"), opts.dir)
             .map_err(zerr("a directory"))?;
     }
-    let task_ref = &input.exchange.task.root_ref;
-    let small = |zip: &mut zip::ZipWriter<W>, name: &str, body: &[u8]| -> Result<()> {
-        zip.start_file(format!("{git}/{name}"), file)
-            .map_err(zerr(name))?;
-        zip.write_all(body).map_err(ioerr(name))
-    };
-    small(&mut zip, "HEAD", format!("ref: {task_ref}\n").as_bytes())?;
-    small(&mut zip, "config", config(&identity(input.repo)).as_bytes())?;
-    small(&mut zip, "description", b"procoder task package\n")?;
+    small(zip, opts, git, "HEAD", format!("{head_line}\n").as_bytes())?;
+    small(zip, opts, git, "config", config(&identity(repo)).as_bytes())?;
+    small(zip, opts, git, "description", description)?;
+    if let Some(exclude) = exclude {
+        small(zip, opts, git, "info/exclude", exclude)?;
+    }
     small(
-        &mut zip,
-        "info/exclude",
-        layout::export_exclude().as_bytes(),
-    )?;
-    small(
-        &mut zip,
+        zip,
+        opts,
+        git,
         "packed-refs",
-        packed_refs(input.repo, input.refs)?.as_bytes(),
-    )?;
-    small(
-        &mut zip,
-        &format!("{}/{}", layout::DIR, layout::RECORD),
-        input.exchange.to_json().as_bytes(),
-    )?;
+        packed_refs(repo, refs)?.as_bytes(),
+    )
+}
 
-    let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
-    let found = reachable(input.repo, &tips, input.depth, progress)?;
-    let pack = write_export_pack(
-        input.repo,
-        found.objects,
-        &input.scratch.join("pack"),
-        progress,
-    )?;
-    stats.objects = pack.objects;
-    stats.shallow = found.shallow.len();
+/// The pack (and `.git/shallow` under `depth`) of every object reachable from `tips`.
+/// Returns the object count and the commits cut off at `depth`.
+#[allow(clippy::too_many_arguments)] // the zip's three and the pack's five: a struct would only rename them
+fn pack<W: Write + Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    opts: Opts,
+    git: &str,
+    repo: &git2::Repository,
+    tips: &[git2::Oid],
+    depth: Option<u32>,
+    scratch: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(usize, usize)> {
+    let found = reachable(repo, tips, depth, progress)?;
+    let pack = write_export_pack(repo, found.objects, &scratch.join("pack"), progress)?;
     if !found.shallow.is_empty() {
         let list: String = found.shallow.iter().map(|c| format!("{c}\n")).collect();
-        small(&mut zip, "shallow", list.as_bytes())?;
+        small(zip, opts, git, "shallow", list.as_bytes())?;
     }
     for path in [&pack.pack, &pack.idx] {
         let name = path
@@ -145,12 +189,79 @@ pub fn write<W: Write + Seek>(
         let len = std::fs::metadata(path).map_err(ioerr(name))?.len();
         zip.start_file(
             format!("{git}/objects/pack/{name}"),
-            stored.large_file(len >= u32::MAX as u64),
+            opts.stored.large_file(len >= u32::MAX as u64),
         )
         .map_err(zerr(name))?;
         let mut src = std::fs::File::open(path).map_err(ioerr(name))?;
-        std::io::copy(&mut src, &mut zip).map_err(ioerr(name))?;
+        std::io::copy(&mut src, zip).map_err(ioerr(name))?;
     }
+    Ok((pack.objects, found.shallow.len()))
+}
+
+/// `.git/index` for `entries`, whose trusted files carry `unix_time`.
+fn index_member<W: Write + Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    git: &str,
+    entries: Vec<index::Entry>,
+    unix_time: i64,
+) -> Result<()> {
+    // Newer than every work tree file: an entry as new as its index would be "racily clean"
+    // and hashed again by git.
+    let index_time = unix_time.saturating_add(2);
+    let index = index::encode(entries, u32::try_from(unix_time).unwrap_or(0));
+    let index_name = format!("{git}/index");
+    let index_opts = Stamp { unix: index_time }
+        .options(index_name.as_bytes())?
+        .compression_method(CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    zip.start_file_with_options(index_opts)
+        .map_err(zerr("the index"))?;
+    zip.write_all(&index).map_err(ioerr("the index"))
+}
+
+/// Writes the package into `out`.
+pub fn write<W: Write + Seek>(
+    input: &Input<'_>,
+    out: W,
+    progress: &mut dyn Progress,
+) -> Result<(W, Stats)> {
+    let mut zip = zip::ZipWriter::new(out);
+    let opts = Opts::at(input.unix_time);
+    let file = opts.file;
+    let top = input.top;
+    let git = format!("{top}/.git");
+    let mut stats = Stats::default();
+
+    let record_dir = format!("/{}", layout::DIR);
+    let task_ref = &input.exchange.task.root_ref;
+    let exclude = layout::export_exclude();
+    let what = Skeleton {
+        head_line: &format!("ref: {task_ref}"),
+        description: b"procoder task package\n",
+        exclude: Some(exclude.as_bytes()),
+        extra_dirs: &[&record_dir],
+    };
+    skeleton(&mut zip, opts, &git, input.repo, input.refs, &what)?;
+    let record = format!("{}/{}", layout::DIR, layout::RECORD);
+    small(
+        &mut zip,
+        opts,
+        &git,
+        &record,
+        input.exchange.to_json().as_bytes(),
+    )?;
+
+    let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
+    (stats.objects, stats.shallow) = pack(
+        &mut zip,
+        opts,
+        &git,
+        input.repo,
+        &tips,
+        input.depth,
+        input.scratch,
+        progress,
+    )?;
 
     let index = head_index(input.repo, input.head_tree)?;
     progress.phase(crate::Phase::Packaging, Some(index.len() as u64));
@@ -171,18 +282,7 @@ pub fn write<W: Write + Seek>(
     stats.submodules = walk.submodules;
     stats.filtered = walk.filtered;
     stats.encoded = walk.encoded;
-    // Newer than every work tree file: an entry as new as its index would be "racily clean"
-    // and hashed again by git.
-    let index_time = input.unix_time.saturating_add(2);
-    let index = index::encode(walk.entries, u32::try_from(input.unix_time).unwrap_or(0));
-    let index_name = format!("{git}/index");
-    let index_opts = Stamp { unix: index_time }
-        .options(index_name.as_bytes())?
-        .compression_method(CompressionMethod::Deflated)
-        .unix_permissions(0o644);
-    zip.start_file_with_options(index_opts)
-        .map_err(zerr("the index"))?;
-    zip.write_all(&index).map_err(ioerr("the index"))?;
+    index_member(&mut zip, &git, walk.entries, input.unix_time)?;
     // A symlink the helper looks at: still a symlink after extraction means modes and
     // symlinks survived; a plain file means a lossy extractor (Python's zipfile) ran.
     zip.add_symlink(

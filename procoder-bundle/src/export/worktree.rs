@@ -97,6 +97,7 @@ pub(super) fn write<W: Write + Seek>(
                         mode,
                         oid: entry.id(),
                         size: 0,
+                        trusted: true,
                     });
                     continue;
                 }
@@ -144,6 +145,7 @@ pub(super) fn write<W: Write + Seek>(
                 mode,
                 oid: entry.id(),
                 size: size as u64,
+                trusted: true,
             });
             progress.advance(walk.entries.len() as u64);
         }

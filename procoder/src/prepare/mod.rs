@@ -258,7 +258,9 @@ fn upload_limit() -> u64 {
 }
 
 /// Local heads and tags (direct refs only) and the record's context of them.
-fn exported_refs(repo: &git2::Repository) -> Result<(Vec<(String, git2::Oid)>, RefContext)> {
+pub(crate) fn exported_refs(
+    repo: &git2::Repository,
+) -> Result<(Vec<(String, git2::Oid)>, RefContext)> {
     let mut refs = Vec::new();
     let mut context = RefContext::default();
     for reference in repo

@@ -2,11 +2,13 @@
 //! `CODE: message` / details / `Hint:`, or exactly one JSON object on stdout under `--json`.
 //! Colour only on a terminal, never with `NO_COLOR` set or `TERM=dumb`.
 
+mod archive;
 mod docs;
 pub mod progress;
 mod render;
 mod review;
 
+pub use archive::render_archive;
 pub use docs::{completions, man_page};
 pub use render::{
     render_abort, render_apply, render_prepare, render_recover, render_status, render_version,

@@ -111,7 +111,7 @@ impl Bars {
 }
 
 /// `CI` set to anything but `false`/`0`, as CI services do.
-fn ci() -> bool {
+pub(crate) fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 

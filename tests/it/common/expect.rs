@@ -135,7 +135,7 @@ impl Redactions {
                     match k.as_str() {
                         "created_at" => *item = Value::String("[TIME]".into()),
                         "age_seconds" if item.is_number() => *item = Value::String("[AGE]".into()),
-                        "package_bytes" => *item = Value::String("[SIZE]".into()),
+                        "package_bytes" | "archive_bytes" => *item = Value::String("[SIZE]".into()),
                         _ => self.walk(item),
                     }
                 }
