@@ -16,6 +16,7 @@ pub mod export;
 mod fsck;
 mod header;
 pub mod host;
+mod inflate_bound;
 pub mod layout;
 mod lex;
 pub mod package;

@@ -73,6 +73,7 @@ impl Quarantine {
         progress.phase(Phase::Indexing, None);
         let mut buf = vec![0u8; 64 * 1024];
         let mut total = 0u64;
+        let mut bound = crate::inflate_bound::InflateBound::new();
         loop {
             let n = match pack.read(&mut buf) {
                 Ok(0) => break,
@@ -84,6 +85,8 @@ impl Quarantine {
                         .with_source(e))
                 }
             };
+            // Before the indexer sees the bytes: a bomb is refused before it is allocated.
+            bound.feed(&buf[..n])?;
             indexer.write_all(&buf[..n]).map_err(|e| {
                 verify_failed("the bundle pack is corrupt")
                     .detail(e.to_string())

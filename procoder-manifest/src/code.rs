@@ -32,13 +32,14 @@ pub enum ErrorCode {
     NothingInterrupted,
     UnsupportedPath,
     OutputExists,
+    PackTooLarge,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
-    /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`).
-    pub const ALL: [ErrorCode; 25] = [
+    /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`, `PACK_TOO_LARGE`).
+    pub const ALL: [ErrorCode; 26] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -63,6 +64,7 @@ impl ErrorCode {
         Self::NothingInterrupted,
         Self::UnsupportedPath,
         Self::OutputExists,
+        Self::PackTooLarge,
         Self::Internal,
     ];
 
@@ -93,6 +95,7 @@ impl ErrorCode {
             Self::NothingInterrupted => "NOTHING_INTERRUPTED",
             Self::UnsupportedPath => "UNSUPPORTED_PATH",
             Self::OutputExists => "OUTPUT_EXISTS",
+            Self::PackTooLarge => "PACK_TOO_LARGE",
             Self::Internal => "INTERNAL",
         }
     }

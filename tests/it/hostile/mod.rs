@@ -5,6 +5,7 @@
 //! apply and for `--dry-run`, and that `git fsck --strict` is clean.
 
 mod agreement;
+mod bombs;
 mod bundles;
 mod document;
 mod objects;
