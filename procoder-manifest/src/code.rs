@@ -31,13 +31,16 @@ pub enum ErrorCode {
     ApplyInterrupted,
     NothingInterrupted,
     UnsupportedPath,
+    ExchangeClosed,
+    NotApplied,
+    ExchangeIdRequired,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
-    /// procoder added (`UNSUPPORTED_PATH`).
-    pub const ALL: [ErrorCode; 24] = [
+    /// procoder added (`UNSUPPORTED_PATH`, `EXCHANGE_CLOSED`, `NOT_APPLIED`, `EXCHANGE_ID_REQUIRED`).
+    pub const ALL: [ErrorCode; 27] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -61,6 +64,9 @@ impl ErrorCode {
         Self::ApplyInterrupted,
         Self::NothingInterrupted,
         Self::UnsupportedPath,
+        Self::ExchangeClosed,
+        Self::NotApplied,
+        Self::ExchangeIdRequired,
         Self::Internal,
     ];
 
@@ -90,6 +96,9 @@ impl ErrorCode {
             Self::ApplyInterrupted => "APPLY_INTERRUPTED",
             Self::NothingInterrupted => "NOTHING_INTERRUPTED",
             Self::UnsupportedPath => "UNSUPPORTED_PATH",
+            Self::ExchangeClosed => "EXCHANGE_CLOSED",
+            Self::NotApplied => "NOT_APPLIED",
+            Self::ExchangeIdRequired => "EXCHANGE_ID_REQUIRED",
             Self::Internal => "INTERNAL",
         }
     }

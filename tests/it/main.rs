@@ -3,8 +3,10 @@
 //! Build the binaries first: `cargo build --workspace` (or `cargo test --workspace`).
 
 mod agent_stuck;
+mod apply_checkout;
 mod apply_refusals;
 mod cli_snapshots;
+mod close;
 mod common;
 mod crash;
 mod depth;
