@@ -173,7 +173,14 @@ mod tests {
                     old: None,
                     new: oid,
                 }],
-                checkout: false,
+                checkout: true,
+                checkouts: vec![CheckoutStep {
+                    worktree: "/w".into(),
+                    head: None,
+                    from: oid,
+                    branch: "refs/heads/x".into(),
+                    to: oid,
+                }],
             },
         };
         let line = serde_json::to_string(&rec).expect("serialises");
@@ -186,6 +193,16 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<LogRecord>(&line).expect("parses"),
             rec
+        );
+    }
+
+    #[test]
+    fn a_plan_of_an_older_log_has_no_checkouts() {
+        let line = r#"{"v":1,"seq":5,"at":"2026-11-25T01:09:41Z","op":"apply","step":"plan","tx":1,"package":"/r.zip","edits":[],"checkout":true}"#;
+        let rec: LogRecord = serde_json::from_str(line).expect("parses");
+        assert!(
+            matches!(rec.entry, Entry::Plan { checkouts, .. } if checkouts.is_empty()),
+            "{line}"
         );
     }
 
@@ -206,14 +223,20 @@ mod tests {
                 package: "/r.zip".into(),
                 edits: Vec::new(),
                 checkout: false,
+                checkouts: Vec::new(),
             },
             Entry::RefUpdated {
                 tx: 1,
                 name: "refs/heads/x".into(),
             },
+            Entry::CheckedOut {
+                tx: 1,
+                worktree: "/w".into(),
+            },
             Entry::Committed { tx: 1 },
             Entry::RolledBack { tx: 1 },
             Entry::Aborted,
+            Entry::Closed,
         ];
         for entry in every {
             let value = serde_json::to_value(&entry).expect("serialises");

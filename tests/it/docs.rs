@@ -71,7 +71,15 @@ fn flags(args: &[&str]) -> Vec<String> {
 #[test]
 fn every_command_and_flag_is_in_the_readme() {
     let text = readme();
-    for cmd in ["prepare", "apply", "status", "abort", "completions", "man"] {
+    for cmd in [
+        "prepare",
+        "apply",
+        "status",
+        "abort",
+        "close",
+        "completions",
+        "man",
+    ] {
         assert!(
             text.contains(&format!("### `procoder {cmd}")),
             "README has a section `### `procoder {cmd} …``"
@@ -123,7 +131,15 @@ fn completions_for_every_shell_and_man_pages_for_every_command() {
     assert_success(&out, "man");
     let page = stdout(&out);
     assert!(page.contains(".TH procoder 1"), "{page}");
-    for cmd in ["prepare", "apply", "status", "abort", "completions", "man"] {
+    for cmd in [
+        "prepare",
+        "apply",
+        "status",
+        "abort",
+        "close",
+        "completions",
+        "man",
+    ] {
         assert!(
             page.contains(&format!("procoder\\-{cmd}(1)")),
             "procoder(1) lists procoder-{cmd}(1)"

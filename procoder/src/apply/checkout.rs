@@ -115,7 +115,13 @@ fn step_for(
 ) -> Option<CheckoutStep> {
     let from = wt.repo.head().ok()?.peel_to_commit().ok()?.id();
     Some(CheckoutStep {
-        worktree: wt.path.display().to_string(),
+        // Without libgit2's trailing slash: the path as a person would type it.
+        worktree: wt
+            .path
+            .components()
+            .collect::<PathBuf>()
+            .display()
+            .to_string(),
         head,
         from: from_git(from),
         branch: branch.to_owned(),

@@ -171,11 +171,9 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
             "the apply would fail"
         };
         let _ = writeln!(t, "Result: {verdict}.");
-    } else if !o.already_applied {
-        if !quiet {
-            let _ = writeln!(t, "Checked {}.", count(o.objects_checked, "new object"));
-            super::review::next_steps(&mut t, o);
-        }
+    } else if !o.already_applied && !quiet {
+        let _ = writeln!(t, "Checked {}.", count(o.objects_checked, "new object"));
+        super::review::next_steps(&mut t, o);
     }
     if !o.dry_run {
         for c in &o.checkouts {
