@@ -238,11 +238,35 @@ fn crash_then(r: &Returned, step: &str, flag: &str) {
 
 #[test]
 fn continue_finishes_a_checkout_interrupted_after_the_refs_moved() {
-    let r = Returned::new();
-    crash_then(&r, "ref_updated", "--continue");
-    assert_eq!(r.local.git(&["symbolic-ref", "HEAD"]), r.prepared.task_ref);
-    assert_eq!(r.local.rev("HEAD"), r.tip);
-    assert_work_tree_is(&r.local.dir, "HEAD");
+    for step in ["plan", "ref_updated", "checked_out"] {
+        let r = Returned::new();
+        crash_then(&r, step, "--continue");
+        assert_eq!(
+            r.local.git(&["symbolic-ref", "HEAD"]),
+            r.prepared.task_ref,
+            "{step}"
+        );
+        assert_eq!(r.local.rev("HEAD"), r.tip, "{step}");
+        assert_work_tree_is(&r.local.dir, "HEAD");
+        let steps = log_steps(&r.local.dir, &r.prepared.id);
+        let switched = steps.iter().filter(|s| *s == "checked_out").count();
+        assert_eq!(switched, 1, "one switch logged after {step}: {steps:?}");
+    }
+}
+
+#[test]
+fn a_file_where_the_branch_has_a_folder_is_in_the_way() {
+    let local = TestRepo::new();
+    let prepared = local.prepare();
+    let sandbox = prepared.unzip();
+    sandbox.commit_file("docs/guide.md", "# Guide\n");
+    let zip = sandbox.run_return();
+    write_file(&local.dir, "docs", b"a file of mine named docs\n");
+    let err = refuse(&local, &zip, &["--checkout"], "UNTRACKED_FILES_PRESENT");
+    assert!(
+        err.lines().any(|l| l == "docs"),
+        "the file is named:\n{err}"
+    );
 }
 
 #[test]
@@ -285,4 +309,44 @@ fn recovery_of_an_interrupted_in_place_checkout_either_way() {
         assert_eq!(&r.local.rev("HEAD"), expected, "{flag}");
         assert_work_tree_is(&r.local.dir, "HEAD");
     }
+}
+
+#[test]
+fn another_worktree_on_a_moving_branch_follows_it() {
+    let local = TestRepo::new();
+    let prepared = local.prepare();
+    let sandbox = prepared.unzip();
+    let extra = prepared.family_ref("extra");
+    sandbox.git(&["checkout", "-q", "-b", short(&extra)]);
+    sandbox.commit_file("extra.txt", "one\n");
+    let first = sandbox.run_return();
+    assert_success(
+        &local.procoder(&["apply", first.to_str().expect("utf-8")]),
+        "first apply",
+    );
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let other = tmp.path().join("other");
+    local.git(&[
+        "worktree",
+        "add",
+        "-q",
+        other.to_str().expect("utf-8"),
+        short(&extra),
+    ]);
+    let tip = sandbox.commit_file("extra.txt", "two\n");
+    let second = sandbox.run_return();
+    let zip = second.to_str().expect("utf-8");
+    assert_code(
+        &local.procoder(&["apply", zip]),
+        "TARGET_BRANCH_CHECKED_OUT",
+    );
+    assert_success(
+        &local.procoder(&["apply", zip, "--checkout"]),
+        "apply --checkout",
+    );
+    assert_eq!(git(&other, &["symbolic-ref", "HEAD"]), extra);
+    assert_eq!(git(&other, &["rev-parse", "HEAD"]), tip);
+    assert_work_tree_is(&other, "HEAD");
+    assert_eq!(local.git(&["symbolic-ref", "HEAD"]), prepared.task_ref);
+    assert_work_tree_is(&local.dir, "HEAD");
 }
