@@ -196,23 +196,30 @@ impl Quarantine {
     pub fn view(&self, repo: &git2::Repository) -> Result<git2::Repository> {
         let view =
             git2::Repository::open(repo.path()).map_err(git_err("cannot reopen the repository"))?;
+        self.attach(&view)?;
+        Ok(view)
+    }
+
+    /// Lets `handle` (a handle of its own, such as a worktree's) see the quarantined objects.
+    pub fn attach(&self, handle: &git2::Repository) -> Result<()> {
         let path = self.objects.to_str().ok_or_else(|| {
             procoder_manifest::Failure::new(
                 procoder_manifest::ErrorCode::Internal,
                 "the quarantine path is not UTF-8",
             )
         })?;
-        // The alternate lives on this handle's object database only; `repo` never sees it.
-        view.odb()
+        // The alternate lives on this handle's object database only; the repository never sees it.
+        handle
+            .odb()
             .and_then(|odb| odb.add_disk_alternate(path))
-            .map_err(git_err("cannot attach the quarantine"))?;
-        Ok(view)
+            .map_err(git_err("cannot attach the quarantine"))
     }
 
     /// Moves the quarantined pack into the repository (pack before index, so a reader never
     /// sees an index without its pack), synced to disk.
     pub fn promote(mut self, repo: &git2::Repository) -> Result<()> {
-        let dest = repo.path().join("objects").join("pack");
+        // The common directory: a linked worktree's own git directory has no object store.
+        let dest = repo.commondir().join("objects").join("pack");
         std::fs::create_dir_all(&dest).map_err(io_err("cannot create objects/pack"))?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.objects.join("pack"))
             .map_err(io_err("cannot list the quarantine"))?

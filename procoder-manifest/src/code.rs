@@ -33,13 +33,17 @@ pub enum ErrorCode {
     UnsupportedPath,
     OutputExists,
     PackTooLarge,
+    ExchangeClosed,
+    NotApplied,
+    ExchangeIdRequired,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
-    /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`, `PACK_TOO_LARGE`).
-    pub const ALL: [ErrorCode; 26] = [
+    /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`, `PACK_TOO_LARGE`, `EXCHANGE_CLOSED`,
+    /// `NOT_APPLIED`, `EXCHANGE_ID_REQUIRED`).
+    pub const ALL: [ErrorCode; 29] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -65,6 +69,9 @@ impl ErrorCode {
         Self::UnsupportedPath,
         Self::OutputExists,
         Self::PackTooLarge,
+        Self::ExchangeClosed,
+        Self::NotApplied,
+        Self::ExchangeIdRequired,
         Self::Internal,
     ];
 
@@ -96,6 +103,9 @@ impl ErrorCode {
             Self::UnsupportedPath => "UNSUPPORTED_PATH",
             Self::OutputExists => "OUTPUT_EXISTS",
             Self::PackTooLarge => "PACK_TOO_LARGE",
+            Self::ExchangeClosed => "EXCHANGE_CLOSED",
+            Self::NotApplied => "NOT_APPLIED",
+            Self::ExchangeIdRequired => "EXCHANGE_ID_REQUIRED",
             Self::Internal => "INTERNAL",
         }
     }

@@ -15,7 +15,7 @@ pub struct LogRecord {
     pub seq: u64,
     /// RFC 3339 UTC time of the record.
     pub at: String,
-    /// Which command wrote it: `prepare`, `apply` or `abort`.
+    /// Which command wrote it: `prepare`, `apply`, `abort` or `close`.
     pub op: String,
     /// The step and its facts.
     #[serde(flatten)]
@@ -61,9 +61,13 @@ pub enum Entry {
         package: String,
         /// Every ref to move.
         edits: Vec<RefEdit>,
-        /// Whether the checked-out work tree follows the task branch (`--checkout`).
+        /// Whether the apply checks anything out (`--checkout`).
         #[serde(default)]
         checkout: bool,
+        /// The work trees `--checkout` moves once every ref is in place (added after v1's
+        /// first release: absent in older logs, whose checkouts ran before the refs moved).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        checkouts: Vec<CheckoutStep>,
     },
     /// apply: one ref of the plan is at its new value.
     RefUpdated {
@@ -71,6 +75,13 @@ pub enum Entry {
         tx: u64,
         /// The ref moved.
         name: String,
+    },
+    /// apply `--checkout`: one work tree of the plan is on its branch at its new tip.
+    CheckedOut {
+        /// The transaction.
+        tx: u64,
+        /// The work tree, as the plan names it.
+        worktree: String,
     },
     /// apply: the transaction is complete. The only point of truth for "applied".
     Committed {
@@ -84,6 +95,25 @@ pub enum Entry {
     },
     /// abort: the exchange is closed.
     Aborted,
+    /// close: the exchange is finished; its branches stay (they are the user's work now).
+    Closed,
+}
+
+/// One work tree an apply `--checkout` moves: from `from` (what its HEAD, index and files
+/// hold when the plan is made) to `branch` at `to`, like `git switch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutStep {
+    /// The work tree's path.
+    pub worktree: String,
+    /// The branch HEAD is on when the plan is made (`None`: detached), which `--abort` puts back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// The commit checked out when the plan is made.
+    pub from: ObjectId,
+    /// The branch checked out at the end.
+    pub branch: String,
+    /// Its tip after the apply.
+    pub to: ObjectId,
 }
 
 impl Entry {
@@ -97,9 +127,11 @@ impl Entry {
             Entry::Prepared => "prepared",
             Entry::Plan { .. } => "plan",
             Entry::RefUpdated { .. } => "ref_updated",
+            Entry::CheckedOut { .. } => "checked_out",
             Entry::Committed { .. } => "committed",
             Entry::RolledBack { .. } => "rolled_back",
             Entry::Aborted => "aborted",
+            Entry::Closed => "closed",
         }
     }
 
@@ -112,9 +144,11 @@ impl Entry {
             | Entry::Prepared => "prepare",
             Entry::Plan { .. }
             | Entry::RefUpdated { .. }
+            | Entry::CheckedOut { .. }
             | Entry::Committed { .. }
             | Entry::RolledBack { .. } => "apply",
             Entry::Aborted => "abort",
+            Entry::Closed => "close",
         }
     }
 }
@@ -139,7 +173,14 @@ mod tests {
                     old: None,
                     new: oid,
                 }],
-                checkout: false,
+                checkout: true,
+                checkouts: vec![CheckoutStep {
+                    worktree: "/w".into(),
+                    head: None,
+                    from: oid,
+                    branch: "refs/heads/x".into(),
+                    to: oid,
+                }],
             },
         };
         let line = serde_json::to_string(&rec).expect("serialises");
@@ -152,6 +193,16 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<LogRecord>(&line).expect("parses"),
             rec
+        );
+    }
+
+    #[test]
+    fn a_plan_of_an_older_log_has_no_checkouts() {
+        let line = r#"{"v":1,"seq":5,"at":"2026-11-25T01:09:41Z","op":"apply","step":"plan","tx":1,"package":"/r.zip","edits":[],"checkout":true}"#;
+        let rec: LogRecord = serde_json::from_str(line).expect("parses");
+        assert!(
+            matches!(rec.entry, Entry::Plan { checkouts, .. } if checkouts.is_empty()),
+            "{line}"
         );
     }
 
@@ -172,14 +223,20 @@ mod tests {
                 package: "/r.zip".into(),
                 edits: Vec::new(),
                 checkout: false,
+                checkouts: Vec::new(),
             },
             Entry::RefUpdated {
                 tx: 1,
                 name: "refs/heads/x".into(),
             },
+            Entry::CheckedOut {
+                tx: 1,
+                worktree: "/w".into(),
+            },
             Entry::Committed { tx: 1 },
             Entry::RolledBack { tx: 1 },
             Entry::Aborted,
+            Entry::Closed,
         ];
         for entry in every {
             let value = serde_json::to_value(&entry).expect("serialises");

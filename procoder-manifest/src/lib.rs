@@ -22,7 +22,7 @@ pub use exchange::{Context, Exchange, Source, TaskRefs, EXCHANGE_PROTOCOL};
 pub use failure::{Failure, Result, Style};
 pub use family::{family_prefix, is_in_family, map_namespace, root_ref};
 pub use id::ExchangeId;
-pub use journal::{Entry, LogRecord, RefEdit, JOURNAL_VERSION};
+pub use journal::{CheckoutStep, Entry, LogRecord, RefEdit, JOURNAL_VERSION};
 pub use oid::ObjectId;
 pub use refname::{check_ref_name, validate_namespace};
 pub use return_doc::{RefUpdate, ReturnDoc, ReturnTask, RETURN_PROTOCOL};

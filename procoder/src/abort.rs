@@ -1,4 +1,4 @@
-//! `procoder abort <id>`: close an exchange. Rolls back an interrupted apply, deletes the
+//! `procoder abort [ID]`: give an exchange up. Rolls back an interrupted apply, deletes the
 //! family branches still at the base (others only with `--force`, never a checked-out one),
 //! deletes the task package and its exclude line, and logs `aborted`.
 
@@ -70,17 +70,25 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
         }
     }
     if let Some(package) = journal.summary().package {
-        if std::fs::remove_file(&package).is_ok() {
-            outcome.package_deleted = Some(package.clone());
-        }
-        let workdir = ctx
-            .workdir
-            .canonicalize()
-            .unwrap_or_else(|_| ctx.workdir.clone());
-        if let Ok(rel) = std::path::Path::new(&package).strip_prefix(workdir) {
-            crate::exclude::remove(&ctx.repo, &format!("/{}", rel.display()))?;
-        }
+        outcome.package_deleted = remove_package(ctx, &package)?;
     }
     journal.append(Entry::Aborted)?;
     Ok(outcome)
+}
+
+/// Deletes the task package at `package` and its line in `.git/info/exclude`; returns the path
+/// when there was a file to delete. `close` does the same: the package holds nothing the
+/// repository lacks.
+pub(crate) fn remove_package(ctx: &Context, package: &str) -> Result<Option<String>> {
+    let deleted = std::fs::remove_file(package)
+        .is_ok()
+        .then(|| package.to_owned());
+    let workdir = ctx
+        .workdir
+        .canonicalize()
+        .unwrap_or_else(|_| ctx.workdir.clone());
+    if let Ok(rel) = std::path::Path::new(package).strip_prefix(workdir) {
+        crate::exclude::remove(&ctx.repo, &format!("/{}", rel.display()))?;
+    }
+    Ok(deleted)
 }

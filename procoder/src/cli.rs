@@ -19,7 +19,8 @@ Examples:
   procoder prepare                          # task branch + procoder-task-<id>.zip + a prompt
   procoder apply procoder-return-<id>.zip   # verify the agent's work, move the task branch
   procoder status                           # every exchange, interrupted applies first
-  procoder abort 20261125-010941-04c604     # close an exchange
+  procoder close 20261125-010941-04c604     # done: keep the branches, delete the package
+  procoder abort 20261125-010941-04c604     # give an exchange up
   procoder archive                          # a zip of the repository, only to read
   procoder completions bash > ~/.local/share/bash-completion/completions/procoder
 
@@ -68,10 +69,11 @@ Examples:
   procoder status
   procoder status --json | jq -r '.exchanges[] | select(.state == \"interrupted\") | .exchange_id'")]
     Status(StatusArgs),
-    /// Close an exchange: roll back, delete its untouched branches and its package.
+    /// Give an exchange up: roll back, delete its untouched branches and its package.
     #[command(after_help = "\
 Examples:
   procoder abort 20261125-010941-04c604
+  procoder abort                                  # the only open exchange
   procoder abort 20261125-010941-04c604 --force   # also delete branches that have commits")]
     Abort(AbortArgs),
     /// Zip the repository for reading: the work tree as it is now, branches, tags, history.
@@ -81,6 +83,12 @@ Examples:
   procoder archive ~/src/my-repo --output /tmp/my-repo.zip --no-open
   procoder archive --json")]
     Archive(ArchiveArgs),
+    /// Finish an applied exchange: keep its branches, delete its package, refuse later returns.
+    #[command(after_help = "\
+Examples:
+  procoder close 20261125-010941-04c604
+  procoder close                                  # the only open exchange")]
+    Close(CloseArgs),
     /// Print a shell completion script.
     #[command(after_help = "\
 Examples:
@@ -122,7 +130,9 @@ pub struct ApplyArgs {
     /// Put refs/heads/procoder/<id>/* under refs/heads/PREFIX/<id>/* instead.
     #[arg(long, value_name = "PREFIX", conflicts_with_all = ["cont", "abort"])]
     pub namespace: Option<String>,
-    /// Also move a checked-out task branch and update that (clean) work tree.
+    /// Then check out the task branch (its --namespace copy) here, like git switch; refused
+    /// before any ref moves if this work tree has changes or untracked files in the way. Also
+    /// lets a checked-out branch move, updating that work tree.
     #[arg(long, conflicts_with_all = ["cont", "abort"])]
     pub checkout: bool,
     /// Accept a package for an exchange prepared in another clone of this repository.
@@ -145,9 +155,9 @@ pub struct StatusArgs {}
 
 #[derive(Debug, Args)]
 pub struct AbortArgs {
-    /// The exchange id (see procoder status).
+    /// The exchange id (see procoder status) [default: the only open exchange].
     #[arg(value_name = "ID")]
-    pub id: String,
+    pub id: Option<String>,
     /// Also delete family branches that have commits (never a checked-out one).
     #[arg(long)]
     pub force: bool,
@@ -168,6 +178,13 @@ pub struct ArchiveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The exchange id (see procoder status) [default: the only open exchange].
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_name = "SHELL")]
@@ -177,6 +194,6 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// One command's page (procoder-COMMAND(1)) instead of procoder(1).
-    #[arg(value_name = "COMMAND", value_parser = ["prepare", "apply", "status", "abort", "archive", "completions", "man"])]
+    #[arg(value_name = "COMMAND", value_parser = ["prepare", "apply", "status", "close", "abort", "archive", "completions", "man"])]
     pub command: Option<String>,
 }

@@ -10,6 +10,7 @@ mod apply;
 mod archive;
 mod bug;
 mod cli;
+mod close;
 mod context;
 mod exclude;
 mod helper;
@@ -84,12 +85,13 @@ pub fn main() -> u8 {
 
 impl Command {
     /// Every command's name, as typed.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "prepare",
         "apply",
         "status",
         "abort",
         "archive",
+        "close",
         "completions",
         "man",
     ];
@@ -102,6 +104,7 @@ impl Command {
             Command::Status(_) => "status",
             Command::Abort(_) => "abort",
             Command::Archive(_) => "archive",
+            Command::Close(_) => "close",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }
@@ -198,10 +201,20 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
         }
         Command::Abort(a) => {
             let ctx = open(cli).map_err(plain)?;
-            let id = parse_id(&a.id).map_err(plain)?;
+            let id = a.id.as_deref().map(parse_id).transpose().map_err(plain)?;
+            let id = store::one_open(&ctx, id, "abort").map_err(plain)?;
             let outcome = abort::run(&ctx, &id, a.force).map_err(plain)?;
             let (value, text) = ui::render_abort(id.as_str(), &outcome);
             ui.success("abort", value, &text);
+            Ok(0)
+        }
+        Command::Close(a) => {
+            let ctx = open(cli).map_err(plain)?;
+            let id = a.id.as_deref().map(parse_id).transpose().map_err(plain)?;
+            let id = store::one_open(&ctx, id, "close").map_err(plain)?;
+            let outcome = close::run(&ctx, &id).map_err(plain)?;
+            let (value, text) = ui::render_close(id.as_str(), &outcome);
+            ui.success("close", value, &text);
             Ok(0)
         }
     }

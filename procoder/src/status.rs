@@ -26,13 +26,14 @@ pub struct Row {
 }
 
 impl Row {
-    /// `prepared`, `applied`, `aborted`, `interrupted`.
+    /// `preparing`, `prepared`, `applied`, `aborted`, `closed`, `interrupted`.
     pub fn state_name(&self) -> &'static str {
         match self.state {
             State::Preparing { .. } => "preparing",
             State::Prepared => "prepared",
             State::Applied { .. } => "applied",
             State::Aborted => "aborted",
+            State::Closed => "closed",
             State::Interrupted { .. } => "interrupted",
         }
     }

@@ -119,3 +119,39 @@ impl<'a> Locked<'a> {
         Ok(())
     }
 }
+
+/// The exchange a command that takes an optional id means: `id` when given, else the only
+/// open one (not aborted, not closed). None open, or several, is `EXCHANGE_ID_REQUIRED`,
+/// listing the open ids.
+pub fn one_open(ctx: &Context, id: Option<ExchangeId>, command: &str) -> Result<ExchangeId> {
+    if let Some(id) = id {
+        return Ok(id);
+    }
+    let mut open = Vec::new();
+    for id in list_exchanges(ctx) {
+        let state = journal::fold(&journal::read(ctx, &id)?).state;
+        if !matches!(state, State::Aborted | State::Closed) {
+            open.push(id);
+        }
+    }
+    match open.len() {
+        1 => Ok(open.remove(0)),
+        0 => Err(Failure::new(
+            ErrorCode::ExchangeIdRequired,
+            format!("no exchange is open, so procoder {command} needs an id"),
+        )
+        .hint("procoder status lists every exchange and its state")),
+        n => Err(Failure::new(
+            ErrorCode::ExchangeIdRequired,
+            format!("{n} exchanges are open: name the one to {command}"),
+        )
+        .details(open.iter().map(|id| format!("open: {id}")))
+        .hint(format!(
+            "name one: {}",
+            open.iter()
+                .map(|id| format!("procoder {command} {id}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ))),
+    }
+}

@@ -181,12 +181,7 @@ fn target_branch_checked_out_and_dirty_refuses_even_with_checkout() {
     let task_short = r.prepared.task_ref.trim_start_matches("refs/heads/");
     r.local.git(&["checkout", "-q", task_short]);
     write_file(&r.local.dir, "notes.txt", b"uncommitted local edit\n");
-    refuse(
-        &r.local,
-        &r.zip,
-        &["--checkout"],
-        "TARGET_BRANCH_CHECKED_OUT",
-    );
+    refuse(&r.local, &r.zip, &["--checkout"], "WORKTREE_DIRTY");
     assert_eq!(
         std::fs::read_to_string(r.local.dir.join("notes.txt")).expect("notes"),
         "uncommitted local edit\n"

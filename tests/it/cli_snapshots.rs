@@ -1,5 +1,5 @@
 //! What a person and a script see: `--help` of every command, and the human and JSON output
-//! of prepare, apply (with `--dry-run`), status, abort and of failures, pinned in
+//! of prepare, apply (with `--dry-run` and `--checkout`), status, abort, close and of failures, pinned in
 //! `tests/it/snapshots/*.txt` with paths, exchange ids, object ids, times and sizes redacted.
 //! `PROCODER_BLESS=1 cargo test -p procoder-tests cli_snapshots` rewrites the files.
 
@@ -79,6 +79,7 @@ fn help_of_every_command() {
         "status",
         "abort",
         "archive",
+        "close",
         "completions",
         "man",
     ] {
@@ -190,6 +191,39 @@ fn apply_dry_run_apply_already_applied_and_refusal() {
     assert_snapshot(
         "error-branch-moved-json",
         &json(&r, &ret.apply(&["--json"])),
+    );
+}
+
+#[test]
+fn apply_checkout_then_close() {
+    let ret = Returned::new();
+    let sandbox_tmp = ret.sandbox.root.parent().expect("sandbox folder");
+    let r = redactions(&ret.local)
+        .path(sandbox_tmp, "[SANDBOX]")
+        .exchange(&ret.prepared.id, ID);
+    assert_snapshot(
+        "apply-checkout-dry-run",
+        &human(&r, &ret.apply(&["--checkout", "--dry-run", "-q"])),
+    );
+    assert_snapshot(
+        "apply-checkout",
+        &human(&r, &ret.apply(&["--checkout", "-q"])),
+    );
+    assert_snapshot("close", &human(&r, &ret.local.procoder(&["close"])));
+    assert_snapshot("error-exchange-closed", &human(&r, &ret.apply(&[])));
+    let two = TestRepo::new();
+    let a = two.prepare();
+    let b = two.prepare();
+    let r = redactions(&two)
+        .exchange(&a.id, "[ID-A]----------------")
+        .exchange(&b.id, "[ID-B]----------------");
+    assert_snapshot(
+        "error-exchange-id-required",
+        &human(&r, &two.procoder(&["close"])),
+    );
+    assert_snapshot(
+        "error-not-applied",
+        &human(&r, &two.procoder(&["close", &a.id])),
     );
 }
 

@@ -77,6 +77,7 @@ fn every_command_and_flag_is_in_the_readme() {
         "status",
         "abort",
         "archive",
+        "close",
         "completions",
         "man",
     ] {
@@ -137,6 +138,7 @@ fn completions_for_every_shell_and_man_pages_for_every_command() {
         "status",
         "abort",
         "archive",
+        "close",
         "completions",
         "man",
     ] {

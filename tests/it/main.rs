@@ -3,9 +3,11 @@
 //! Build the binaries first: `cargo build --workspace` (or `cargo test --workspace`).
 
 mod agent_stuck;
+mod apply_checkout;
 mod apply_refusals;
 mod archive;
 mod cli_snapshots;
+mod close;
 mod common;
 mod crash;
 mod depth;

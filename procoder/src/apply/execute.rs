@@ -1,13 +1,15 @@
 //! Carrying out a verified plan: objects join the store, the plan is logged and synced, then
-//! each ref moves by compare-and-swap and is logged; `committed` is the last line.
+//! each ref moves by compare-and-swap and is logged, then (`--checkout`) each work tree is
+//! switched and logged; `committed` is the last line.
 
-use super::plan::{Checkout, Plan};
+use super::checkout;
+use super::plan::Plan;
 use crate::journal::Journal;
 use crate::refs::{self, MoveError};
 use crate::store::Locked;
 use procoder_bundle::from_git;
 use procoder_bundle::{Phase, Progress};
-use procoder_manifest::{Entry, ErrorCode, Failure, RefEdit, Result};
+use procoder_manifest::{CheckoutStep, Entry, Failure, RefEdit, Result};
 
 /// Executes `plan`; returns the transaction id.
 pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u64> {
@@ -39,39 +41,22 @@ pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u
         package: plan.package.display().to_string(),
         edits: edits.clone(),
         checkout: !plan.checkouts.is_empty(),
+        checkouts: plan.checkouts.clone(),
     })?;
-
-    let mut checked_out = Vec::new();
-    if !plan.checkouts.is_empty() {
-        progress.phase(Phase::CheckingOut, Some(plan.checkouts.len() as u64));
-    }
-    for c in &plan.checkouts {
-        let edit = edits
-            .iter()
-            .find(|e| e.name == c.target)
-            .expect("checkouts are made only for moving refs");
-        checkout(c, edit).map_err(|e| {
-            rollback_after(&ctx.repo, &mut journal, tx, &[], &checked_out, &edits, e)
-        })?;
-        checked_out.push(c.clone());
-        progress.advance(checked_out.len() as u64);
+    let steps = &plan.checkouts;
+    let repo = &ctx.repo;
+    for step in steps {
+        checkout::detach(step, &edits)
+            .map_err(|e| rollback_after(repo, &mut journal, tx, &[], steps, e))?;
     }
     progress.phase(Phase::UpdatingRefs, Some(edits.len() as u64));
     let mut moved = Vec::new();
     let msg = format!("procoder apply {id}");
     for edit in &edits {
-        match refs::move_and_log(&ctx.repo, &mut journal, tx, edit, &msg) {
+        match refs::move_and_log(repo, &mut journal, tx, edit, &msg) {
             Ok(()) => moved.push(edit.clone()),
             Err(MoveError::Refused(e)) => {
-                return Err(rollback_after(
-                    &ctx.repo,
-                    &mut journal,
-                    tx,
-                    &moved,
-                    &checked_out,
-                    &edits,
-                    e,
-                ))
+                return Err(rollback_after(repo, &mut journal, tx, &moved, steps, e))
             }
             // The log cannot be written: stop touching refs. It ends in an interrupted apply,
             // which --continue or --abort resolves from the refs' values.
@@ -79,50 +64,44 @@ pub fn run(locked: &Locked, plan: Plan, progress: &mut dyn Progress) -> Result<u
         }
         progress.advance(moved.len() as u64);
     }
+    if !steps.is_empty() {
+        progress.phase(Phase::CheckingOut, Some(steps.len() as u64));
+    }
+    for (n, step) in steps.iter().enumerate() {
+        checkout::switch(step)
+            .map_err(|e| rollback_after(repo, &mut journal, tx, &moved, steps, e))?;
+        journal.append(Entry::CheckedOut {
+            tx,
+            worktree: step.worktree.clone(),
+        })?;
+        progress.advance(n as u64 + 1);
+    }
     journal.append(Entry::Committed { tx })?;
     Ok(tx)
 }
 
-/// Moves a checked-out work tree and index to the new tip; libgit2's safe checkout refuses
-/// before writing anything when a file is in the way.
-fn checkout(c: &Checkout, edit: &RefEdit) -> Result<()> {
-    let repo = git2::Repository::open(&c.worktree)
-        .map_err(|e| Failure::internal("cannot open the worktree", e))?;
-    let commit = repo
-        .find_commit(procoder_bundle::to_git(edit.new))
-        .map_err(|e| Failure::internal("cannot read the new tip", e))?;
-    let mut opts = git2::build::CheckoutBuilder::new();
-    opts.safe();
-    repo.checkout_tree(commit.as_object(), Some(&mut opts)).map_err(|e| {
-        Failure::new(ErrorCode::TargetBranchCheckedOut, format!("cannot check out {} in {}", c.target, c.worktree.display()))
-            .detail(e.message().to_owned())
-            .hint("nothing was moved; clear what is in the way in that work tree, then rerun with --checkout")
-    })
-}
-
-/// Undoes what this apply did before `err`, logs the rollback, and returns `err`.
+/// Undoes what this apply did before `err` (work trees first, while their branches are still
+/// at the new tips, then refs, then HEADs), logs the rollback, and returns `err`.
 fn rollback_after(
     repo: &git2::Repository,
     journal: &mut Journal,
     tx: u64,
     moved: &[RefEdit],
-    checked_out: &[Checkout],
-    edits: &[RefEdit],
-    err: Failure,
+    steps: &[CheckoutStep],
+    mut err: Failure,
 ) -> Failure {
-    for edit in moved.iter().rev() {
-        let _ = refs::backward(repo, edit);
+    let mut failed = Vec::new();
+    for step in steps.iter().rev() {
+        failed.extend(checkout::undo(step).err());
     }
-    for c in checked_out {
-        if let Some(edit) = edits.iter().find(|e| e.name == c.target) {
-            if let (Ok(repo), Some(old)) = (git2::Repository::open(&c.worktree), edit.old) {
-                if let Ok(commit) = repo.find_commit(procoder_bundle::to_git(old)) {
-                    let mut opts = git2::build::CheckoutBuilder::new();
-                    opts.force();
-                    let _ = repo.checkout_tree(commit.as_object(), Some(&mut opts));
-                }
-            }
-        }
+    for edit in moved.iter().rev() {
+        failed.extend(refs::backward(repo, edit).err());
+    }
+    for step in steps {
+        failed.extend(checkout::reattach(step).err());
+    }
+    for f in failed {
+        err = err.detail(format!("while rolling back: {}: {}", f.code, f.message));
     }
     match journal.append(Entry::RolledBack { tx }) {
         Ok(()) => err,

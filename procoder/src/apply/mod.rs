@@ -2,6 +2,7 @@
 //! (`execute`); `recover` finishes or undoes an interrupted apply from the log.
 
 mod action;
+mod checkout;
 pub mod execute;
 pub mod plan;
 pub mod recover;
@@ -28,7 +29,8 @@ pub struct Outcome {
     pub objects_checked: usize,
     /// Ref-rule conflicts; only a dry run returns them instead of failing.
     pub conflicts: Vec<Failure>,
-    pub checked_out: Vec<PathBuf>,
+    /// The work trees `--checkout` switched (or, in a dry run, would switch).
+    pub checkouts: Vec<procoder_manifest::CheckoutStep>,
     pub tx: Option<u64>,
     /// What the next steps compare the work with: the branch the task was prepared from, or
     /// the base commit when that branch is not known here (an adopted exchange).
@@ -69,7 +71,7 @@ pub fn run(
         checks: plan.checks.clone(),
         objects_checked: plan.objects_checked,
         conflicts: std::mem::take(&mut plan.conflicts),
-        checked_out: plan.checkouts.iter().map(|c| c.worktree.clone()).collect(),
+        checkouts: plan.checkouts.clone(),
         tx: None,
         compare_with: String::new(),
         merge_into: source_branch(&plan.exchange),
@@ -78,7 +80,8 @@ pub fn run(
         .merge_into
         .clone()
         .unwrap_or_else(|| plan::short(procoder_bundle::to_git(plan.exchange.task.base_oid)));
-    if opts.dry_run || already_applied {
+    // Already applied: nothing moves, but `--checkout` still switches this work tree.
+    if opts.dry_run || (already_applied && plan.checkouts.is_empty()) {
         return Ok(outcome); // dropping the plan removes the quarantine: no object joins the store
     }
     outcome.tx = Some(execute::run(&locked, plan, progress)?);

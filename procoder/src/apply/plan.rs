@@ -2,25 +2,19 @@
 //! stay in a quarantine until `execute` promotes them.
 
 pub use super::action::{Action, PlannedRef};
+use super::checkout;
 use super::review::{self, Review};
-use crate::context::Context;
 use crate::journal;
 use crate::store::{self, Locked};
-use crate::worktrees;
 use procoder_bundle::{
     check_new_objects, from_git, layout, package, read_bundle, to_git, Phase, Progress, Quarantine,
     WithTotal,
 };
-use procoder_manifest::{map_namespace, ErrorCode, Exchange, Failure, Result, ReturnDoc};
+use procoder_manifest::{
+    map_namespace, CheckoutStep, ErrorCode, Exchange, Failure, Result, ReturnDoc,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// A checked-out worktree that follows a moved branch under `--checkout`.
-#[derive(Debug, Clone)]
-pub struct Checkout {
-    pub worktree: PathBuf,
-    pub target: String,
-}
 
 /// A verified package, ready to execute.
 pub struct Plan {
@@ -30,7 +24,8 @@ pub struct Plan {
     pub refs: Vec<PlannedRef>,
     pub checks: Vec<String>,
     pub conflicts: Vec<Failure>,
-    pub checkouts: Vec<Checkout>,
+    /// What `--checkout` moves once the refs are in place.
+    pub checkouts: Vec<CheckoutStep>,
     pub quarantine: Quarantine,
     pub objects_checked: usize,
 }
@@ -100,6 +95,15 @@ pub fn make(
         short(to_git(exchange.task.base_oid))
     ));
     let base = to_git(exchange.task.base_oid);
+    let summary = journal::fold(&journal::read(ctx, id)?);
+    if summary.state == journal::State::Closed {
+        return Err(Failure::new(
+            ErrorCode::ExchangeClosed,
+            format!("exchange {id} was closed with procoder close: it takes no more returns"),
+        )
+        .detail("its branches are as the last apply left them".to_owned())
+        .hint("for more work, start a new exchange: procoder prepare"));
+    }
 
     let tmp = locked.tmp_dir()?;
     // The bundle code does not know the size of what it reads; the zip does.
@@ -177,7 +181,7 @@ pub fn make(
     }
     checks.push(format!("ancestry: every tip descends from {}", short(base)));
 
-    let applied = journal::fold(&journal::read(ctx, id)?).applied;
+    let applied = summary.applied;
     let mut refs = Vec::new();
     let mut conflicts = Vec::new();
     for u in &doc.updates {
@@ -256,7 +260,16 @@ pub fn make(
             review,
         });
     }
-    let checkouts = checked_out(ctx, &refs, opts, package_path, &mut conflicts)?;
+    let task = map_namespace(id, &exchange.task.root_ref, opts.namespace.as_deref());
+    let checkouts = checkout::plan(
+        ctx,
+        &refs,
+        &task,
+        opts,
+        &quarantine,
+        package_path,
+        &mut conflicts,
+    )?;
     drop(view);
     Ok(Plan {
         exchange,
@@ -307,62 +320,6 @@ fn conflict(
     }
 }
 
-/// Branches checked out in any worktree are moved only under `--checkout`, and only when that
-/// worktree is clean; otherwise `TARGET_BRANCH_CHECKED_OUT`.
-fn checked_out(
-    ctx: &Context,
-    refs: &[PlannedRef],
-    opts: &Options,
-    package: &Path,
-    conflicts: &mut Vec<Failure>,
-) -> Result<Vec<Checkout>> {
-    let mut out = Vec::new();
-    for wt in worktrees::list(ctx)? {
-        let Some(branch) = wt.branch() else {
-            continue;
-        };
-        let Some(r) = refs.iter().find(|r| r.target == branch && r.action.moves()) else {
-            continue;
-        };
-        let fail = |why: String| {
-            Failure::new(
-                ErrorCode::TargetBranchCheckedOut,
-                format!("{branch} is checked out in {}", wt.path.display()),
-            )
-            .detail(why)
-        };
-        if !opts.checkout {
-            conflicts.push(fail("moving it would leave that work tree out of date".into()).hint(format!("switch that worktree to another branch and rerun, or rerun with --checkout ({}), or with --namespace procoder-import", rerun(package, "--checkout"))));
-            continue;
-        }
-        let mut so = git2::StatusOptions::new();
-        so.include_untracked(false);
-        let dirty = wt
-            .repo
-            .statuses(Some(&mut so))
-            .map(|s| s.len())
-            .unwrap_or(1);
-        if dirty > 0 {
-            conflicts.push(
-                fail(format!(
-                    "--checkout needs a clean work tree; it has {}",
-                    plural(dirty, "change")
-                ))
-                .hint(format!(
-                    "commit or stash the changes there, then rerun: {}",
-                    rerun(package, "--checkout")
-                )),
-            );
-            continue;
-        }
-        out.push(Checkout {
-            worktree: wt.path,
-            target: r.target.clone(),
-        });
-    }
-    Ok(out)
-}
-
 /// The record an `--adopt` creates: what the return document tells about the exchange.
 fn adopted_exchange(repo: &git2::Repository, doc: &ReturnDoc) -> Result<Exchange> {
     let base = to_git(doc.task.base_oid);
@@ -399,7 +356,7 @@ pub fn short(oid: git2::Oid) -> String {
 use procoder_manifest::count as plural;
 
 /// The apply command line to paste: `procoder apply '<package>' <flags>`.
-fn rerun(package: &Path, flags: &str) -> String {
+pub(super) fn rerun(package: &Path, flags: &str) -> String {
     format!(
         "procoder apply {} {flags}",
         shell_word(&package.display().to_string())
@@ -407,7 +364,7 @@ fn rerun(package: &Path, flags: &str) -> String {
 }
 
 /// `s` as one shell word: as is when it needs no quoting, else in single quotes.
-fn shell_word(s: &str) -> String {
+pub(super) fn shell_word(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));

@@ -1,11 +1,13 @@
 //! `apply --continue` and `apply --abort`: finish or undo an interrupted apply from its log.
 //! Both are compare-and-swap: a ref someone moved since the crash is left alone and named.
+//! A `--checkout` apply's work trees are finished or put back with it (`checkout`).
 
+use super::checkout;
 use crate::context::Context;
 use crate::journal::{Journal, State};
 use crate::refs;
 use crate::store;
-use procoder_manifest::{Entry, ErrorCode, ExchangeId, Failure, RefEdit, Result};
+use procoder_manifest::{CheckoutStep, Entry, ErrorCode, ExchangeId, Failure, RefEdit, Result};
 
 /// Which way out of an interrupted apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +23,8 @@ pub struct Outcome {
     pub direction: Direction,
     pub tx: u64,
     pub refs: Vec<RefEdit>,
+    /// The work trees `--checkout` switched (continue) or put back (abort).
+    pub checkouts: Vec<CheckoutStep>,
 }
 
 /// Finds the interrupted exchange (`id`, or the only one) and continues or aborts it.
@@ -59,7 +63,14 @@ pub fn resume(
     journal: &mut Journal,
     direction: Direction,
 ) -> Result<Outcome> {
-    let State::Interrupted { tx, edits, .. } = journal.summary().state else {
+    let State::Interrupted {
+        tx,
+        edits,
+        checkouts,
+        checked_out,
+        ..
+    } = journal.summary().state
+    else {
         return Err(Failure::new(
             ErrorCode::NothingInterrupted,
             format!(
@@ -79,6 +90,10 @@ pub fn resume(
     );
     match direction {
         Direction::Continue => {
+            // The same order as the apply: HEADs off the moving branches, refs, work trees.
+            for step in &checkouts {
+                checkout::detach(step, &edits)?;
+            }
             for edit in &edits {
                 let current = ctx.repo.refname_to_id(&edit.name).ok();
                 if current == Some(procoder_bundle::to_git(edit.new)) {
@@ -89,9 +104,23 @@ pub fn resume(
                 }
                 refs::move_and_log(&ctx.repo, journal, tx, edit, &msg)?;
             }
+            for step in checkouts
+                .iter()
+                .filter(|s| !checked_out.contains(&s.worktree))
+            {
+                checkout::switch(step)?;
+                journal.append(Entry::CheckedOut {
+                    tx,
+                    worktree: step.worktree.clone(),
+                })?;
+            }
             journal.append(Entry::Committed { tx })?;
         }
         Direction::Abort => {
+            // Work trees first, while their branches still hold the new tips they check out.
+            for step in checkouts.iter().rev() {
+                checkout::undo(step)?;
+            }
             for edit in edits.iter().rev() {
                 let current = ctx.repo.refname_to_id(&edit.name).ok();
                 if current == edit.old.map(procoder_bundle::to_git) {
@@ -102,6 +131,9 @@ pub fn resume(
                 }
                 refs::backward(&ctx.repo, edit)?;
             }
+            for step in &checkouts {
+                checkout::reattach(step)?;
+            }
             journal.append(Entry::RolledBack { tx })?;
         }
     }
@@ -110,6 +142,7 @@ pub fn resume(
         direction,
         tx,
         refs: edits,
+        checkouts,
     })
 }
 

@@ -2,7 +2,7 @@
 //! last line is not one) and `fold` reduces the records to the exchange's state. No I/O here,
 //! so every rule recovery relies on is unit tested on its own; `journal` reads and writes.
 
-use procoder_manifest::{Entry, LogRecord, ObjectId, RefEdit};
+use procoder_manifest::{CheckoutStep, Entry, LogRecord, ObjectId, RefEdit};
 use std::collections::BTreeMap;
 
 /// The records in a log's bytes.
@@ -65,12 +65,17 @@ pub enum State {
     Applied { times: usize },
     /// Closed by `procoder abort`.
     Aborted,
+    /// Finished by `procoder close`: applied, and the branches kept.
+    Closed,
     /// An apply recorded its plan but neither committed nor rolled back.
     Interrupted {
         tx: u64,
         edits: Vec<RefEdit>,
         done: Vec<String>,
         checkout: bool,
+        /// The work trees `--checkout` moves after the refs, and those already moved.
+        checkouts: Vec<CheckoutStep>,
+        checked_out: Vec<String>,
         package: String,
     },
 }
@@ -115,6 +120,7 @@ pub fn fold(records: &[LogRecord]) -> Summary {
                 tx,
                 edits,
                 checkout,
+                checkouts,
                 package,
             } => {
                 planned.insert(*tx, edits);
@@ -124,6 +130,8 @@ pub fn fold(records: &[LogRecord]) -> Summary {
                     edits: edits.clone(),
                     done: Vec::new(),
                     checkout: *checkout,
+                    checkouts: checkouts.clone(),
+                    checked_out: Vec::new(),
                     package: package.clone(),
                 }
             }
@@ -132,12 +140,25 @@ pub fn fold(records: &[LogRecord]) -> Summary {
                     done.push(name.clone());
                 }
             }
+            Entry::CheckedOut { worktree, .. } => {
+                if let State::Interrupted { checked_out, .. } = &mut state {
+                    checked_out.push(worktree.clone());
+                }
+            }
             Entry::Committed { tx } => {
                 for e in planned.get(tx).into_iter().flat_map(|v| v.iter()) {
                     applied.insert(e.name.clone(), e.new);
                 }
-                times += 1;
-                state = State::Applied { times };
+                // A transaction that moved no ref (`--checkout` of an applied exchange) only
+                // switched a work tree: it is not another apply.
+                if planned.get(tx).is_some_and(|edits| !edits.is_empty()) {
+                    times += 1;
+                }
+                state = if times > 0 {
+                    State::Applied { times }
+                } else {
+                    State::Prepared
+                };
             }
             Entry::RolledBack { .. } => {
                 state = if times > 0 {
@@ -147,6 +168,7 @@ pub fn fold(records: &[LogRecord]) -> Summary {
                 }
             }
             Entry::Aborted => state = State::Aborted,
+            Entry::Closed => state = State::Closed,
         }
     }
     Summary {
@@ -213,6 +235,7 @@ mod tests {
             package: format!("/r{tx}.zip"),
             edits,
             checkout: false,
+            checkouts: Vec::new(),
         }
     }
 
@@ -360,6 +383,56 @@ mod tests {
             panic!("the second plan neither committed nor rolled back")
         };
         assert_eq!((tx, done.len()), (2, 0));
+    }
+
+    #[test]
+    fn close_after_an_apply_is_closed() {
+        let mut entries = prepared();
+        entries.extend(applied(1, vec![edit("refs/heads/t", Some('a'), 'b')]));
+        entries.push(Entry::Closed);
+        let s = summary(&entries);
+        assert_eq!(s.state, State::Closed);
+        assert_eq!(s.applied.get("refs/heads/t"), Some(&oid('b')));
+    }
+
+    #[test]
+    fn a_checkout_step_is_done_only_once_logged() {
+        let step = CheckoutStep {
+            worktree: "/w".into(),
+            head: Some("refs/heads/main".into()),
+            from: oid('a'),
+            branch: "refs/heads/t".into(),
+            to: oid('b'),
+        };
+        let mut entries = prepared();
+        entries.push(Entry::Plan {
+            tx: 1,
+            package: "/r.zip".into(),
+            edits: vec![edit("refs/heads/t", Some('a'), 'b')],
+            checkout: true,
+            checkouts: vec![step.clone()],
+        });
+        entries.push(Entry::RefUpdated {
+            tx: 1,
+            name: "refs/heads/t".into(),
+        });
+        let State::Interrupted {
+            checkouts,
+            checked_out,
+            ..
+        } = summary(&entries).state
+        else {
+            panic!("no committed line")
+        };
+        assert_eq!((checkouts, checked_out.len()), (vec![step], 0));
+        entries.push(Entry::CheckedOut {
+            tx: 1,
+            worktree: "/w".into(),
+        });
+        let State::Interrupted { checked_out, .. } = summary(&entries).state else {
+            panic!("no committed line")
+        };
+        assert_eq!(checked_out, ["/w"]);
     }
 
     #[test]

@@ -11,7 +11,8 @@ mod review;
 pub use archive::render_archive;
 pub use docs::{completions, man_page};
 pub use render::{
-    render_abort, render_apply, render_prepare, render_recover, render_status, render_version,
+    render_abort, render_apply, render_close, render_prepare, render_recover, render_status,
+    render_version,
 };
 
 use procoder_manifest::{ErrorCode, Failure, Style};

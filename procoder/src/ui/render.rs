@@ -100,7 +100,8 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         "checks": o.checks,
         "objects_checked": o.objects_checked,
         "conflicts": o.conflicts.iter().map(error_json).collect::<Vec<_>>(),
-        "checked_out": o.checked_out.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "checked_out": o.checkouts.iter().map(|c| c.worktree.clone()).collect::<Vec<_>>(),
+        "checkouts": checkouts_json(&o.checkouts),
         "tx": o.tx,
     });
     let mut t = String::new();
@@ -120,6 +121,12 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         let _ = writeln!(
             t,
             "Already contained: a newer return of exchange {} was applied, and it holds all of this one; nothing changed.",
+            o.exchange_id
+        );
+    } else if o.already_applied && !o.checkouts.is_empty() {
+        let _ = writeln!(
+            t,
+            "Already applied: every ref of exchange {} is in place; no ref moved.",
             o.exchange_id
         );
     } else if o.already_applied {
@@ -150,22 +157,41 @@ pub fn render_apply(o: &ApplyOutcome, quiet: bool) -> (Value, String) {
         let _ = writeln!(t, "Conflict:\n  {}", failure_text(c).replace('\n', "\n  "));
     }
     if o.dry_run {
+        for c in &o.checkouts {
+            let _ = writeln!(
+                t,
+                "Would check out {} in {}.",
+                short_ref(&c.branch),
+                c.worktree
+            );
+        }
         let verdict = if o.conflicts.is_empty() {
             "the apply would succeed"
         } else {
             "the apply would fail"
         };
         let _ = writeln!(t, "Result: {verdict}.");
-    } else if !o.already_applied {
-        if !quiet {
-            let _ = writeln!(t, "Checked {}.", count(o.objects_checked, "new object"));
-            super::review::next_steps(&mut t, o);
-        }
-        for wt in &o.checked_out {
-            let _ = writeln!(t, "Checked out in {}.", wt.display());
+    } else if !o.already_applied && !quiet {
+        let _ = writeln!(t, "Checked {}.", count(o.objects_checked, "new object"));
+        super::review::next_steps(&mut t, o);
+    }
+    if !o.dry_run {
+        for c in &o.checkouts {
+            let _ = writeln!(t, "Checked out {} in {}.", short_ref(&c.branch), c.worktree);
         }
     }
     (value, t)
+}
+
+fn short_ref(name: &str) -> &str {
+    name.strip_prefix("refs/heads/").unwrap_or(name)
+}
+
+fn checkouts_json(steps: &[procoder_manifest::CheckoutStep]) -> Vec<Value> {
+    steps
+        .iter()
+        .map(|c| json!({ "worktree": c.worktree, "branch": c.branch, "from": c.from.to_string(), "to": c.to.to_string() }))
+        .collect()
 }
 
 pub fn render_recover(o: &RecoverOutcome) -> (Value, String) {
@@ -175,7 +201,7 @@ pub fn render_recover(o: &RecoverOutcome) -> (Value, String) {
         "abort"
     };
     let refs: Vec<Value> = o.refs.iter().map(|e| json!({ "ref": e.name, "old": e.old.map(|x| x.to_string()), "new": e.new.to_string() })).collect();
-    let value = json!({ "exchange_id": o.exchange_id.as_str(), "recovered": way, "tx": o.tx, "refs": refs });
+    let value = json!({ "exchange_id": o.exchange_id.as_str(), "recovered": way, "tx": o.tx, "refs": refs, "checkouts": checkouts_json(&o.checkouts) });
     let mut t = String::new();
     let verb = if o.direction == Direction::Continue {
         "Finished"
@@ -195,6 +221,17 @@ pub fn render_recover(o: &RecoverOutcome) -> (Value, String) {
             e.old.map_or("(deleted)".into(), |x| x.to_string())
         };
         let _ = writeln!(t, "  {}  {}", e.name, shown);
+    }
+    for c in &o.checkouts {
+        let _ = if o.direction == Direction::Continue {
+            writeln!(t, "Checked out {} in {}.", short_ref(&c.branch), c.worktree)
+        } else {
+            let back = c
+                .head
+                .as_deref()
+                .map_or_else(|| c.from.to_string(), |h| short_ref(h).to_owned());
+            writeln!(t, "Put {} back on {back}.", c.worktree)
+        };
     }
     (value, t)
 }
@@ -335,6 +372,7 @@ pub fn render_status(rows: &[Row], quiet: bool, color: bool) -> (Value, String) 
             State::Prepared => "36",
             State::Applied { .. } => "32",
             State::Aborted => "2",
+            State::Closed => "2",
         };
         line(&mut t, row.each_ref().map(String::as_str), Some(sgr));
     }
@@ -351,6 +389,19 @@ pub fn render_abort(id: &str, o: &crate::abort::Outcome) -> (Value, String) {
     for d in &o.deleted {
         let _ = writeln!(t, "  deleted {d}");
     }
+    for k in &o.kept {
+        let _ = writeln!(t, "  kept    {k}");
+    }
+    if let Some(p) = &o.package_deleted {
+        let _ = writeln!(t, "  deleted package {p}");
+    }
+    (value, t)
+}
+
+pub fn render_close(id: &str, o: &crate::close::Outcome) -> (Value, String) {
+    let value = json!({ "exchange_id": id, "state": "closed", "kept": o.kept, "package_deleted": o.package_deleted });
+    let mut t = String::new();
+    let _ = writeln!(t, "Closed exchange {id}: later returns of it are refused.");
     for k in &o.kept {
         let _ = writeln!(t, "  kept    {k}");
     }
