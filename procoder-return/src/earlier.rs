@@ -92,6 +92,16 @@ pub fn replaced(
                 commits.push(from_git(oid));
             }
         }
+        if commits.is_empty() {
+            // The earlier tips are gone from the object store: name them, they are all we know.
+            for &t in &gone {
+                lines.push(ReplacedCommit {
+                    branch: branch.clone(),
+                    short: t.to_string()[..7].to_owned(),
+                    subject: "(no longer in this repository)".to_owned(),
+                });
+            }
+        }
         entries.push(Replaced {
             name: u.name.clone(),
             earlier_tips: gone.into_iter().map(from_git).collect(),

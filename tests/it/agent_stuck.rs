@@ -266,9 +266,13 @@ fn a_second_return_after_amending_returned_commits_names_them_first() {
         refs_before,
         "a refusal moves nothing"
     );
-    assert_success(
-        &local.procoder(&["apply", third, "--replace"]),
-        "apply --replace",
+    let out = local.procoder(&["apply", third, "--replace"]);
+    assert_success(&out, "apply --replace");
+    let take = stdout(&out);
+    assert!(
+        take.lines()
+            .any(|l| l == format!("Take it: git switch main && git merge {task}")),
+        "the next step merges the new work, not the backup:\n{take}"
     );
     assert_eq!(local.rev(&sandbox.task_ref), amended);
     let backup = format!("{}-replaced-{}", sandbox.task_ref, &sent[..12]);
