@@ -427,6 +427,8 @@ print(" ".join(c for r in d.get("replaces", []) for c in r["commits"]))' "$rzip"
             s_fail "rewritten-return: the document's replaces is '$replaces', want $first"
         elif out=$("$procoder" -C "$rrepo" apply "$rzip" 2>&1) || [ "${out%%:*}" != RETURN_REWRITES ]; then
             s_fail "rewritten-return: apply without --replace is not RETURN_REWRITES" "$out"
+        elif ! { echo "$out" | indent >&3; echo "$out" | head -1 | grep -q "said so"; }; then
+            s_fail "rewritten-return: RETURN_REWRITES does not say the agent's helper announced it" "$out"
         elif [ "$(git -C "$rrepo" rev-parse "$task")" != "$first" ]; then
             s_fail "rewritten-return: the refused apply moved the task branch"
         elif ! out=$("$procoder" -C "$rrepo" apply "$rzip" --replace 2>&1); then

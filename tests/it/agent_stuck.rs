@@ -341,3 +341,42 @@ fn moved_and_created_tags_are_put_back_by_the_named_step() {
         "the annotated tag keeps its own object"
     );
 }
+
+#[test]
+fn a_rewritten_return_whose_earlier_tip_was_pruned_still_names_it() {
+    let (_local, _prepared, sandbox) = sandbox();
+    let sent = sandbox.commit_file("feature.txt", "work\n");
+    sandbox.run_return();
+    sandbox.write("feature.txt", b"better\n");
+    sandbox.git(&["commit", "-q", "-a", "--amend", "-m", "Better feature"]);
+    sandbox.git(&["reflog", "expire", "--expire=now", "--all"]);
+    sandbox.git(&["gc", "-q", "--prune=now"]);
+    assert!(
+        git_output(&sandbox.root, &["cat-file", "-e", &sent])
+            .status
+            .code()
+            != Some(0),
+        "the returned commit is gone"
+    );
+    let out = sandbox.run_return_output();
+    assert_success(&out, "the rewriting return");
+    let text = stdout(&out);
+    let task = sandbox.task_ref.trim_start_matches("refs/heads/");
+    assert!(text.starts_with("This return replaces 1 commit "), "{text}");
+    assert_eq!(
+        text.lines().nth(1),
+        Some(
+            format!(
+                "  replaces {} on {task}  (no longer in this repository)",
+                &sent[..7]
+            )
+            .as_str()
+        ),
+        "{text}"
+    );
+    let doc = read_return(&sandbox.run_return()).0;
+    assert_eq!(
+        doc["replaces"][0]["earlier_tips"],
+        serde_json::json!([sent])
+    );
+}
