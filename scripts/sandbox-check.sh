@@ -12,9 +12,14 @@
 #   case A: unzip, git status clean, git fsck --strict clean, commit, ./procoder-return
 #   case B: Python's zipfile (drops modes and symlinks), chmod +x procoder-return,
 #           git add -A && git commit, ./procoder-return
+#   agent-stuck cases (issue 14), each in a fresh unzip: untracked build output, commits on a
+#           detached HEAD (clean and dirty), commits on main, a moved and a created tag, the
+#           helper run from the folder above; each refusal's hint is run as printed, then the
+#           helper again; and a second return after amending returned commits (its first lines
+#           name them, its document carries `replaces`, apply needs --replace)
 # then each return is applied outside (to its own copy of the repository) and checked: the task
 # branch is the sandbox tip, modes and symlinks kept, git fsck --strict clean.
-# Exit status: 0 when both cases pass (CASE_B_REQUIRED=0 reports case B without failing the run
+# Exit status: 0 when case A and the agent-stuck cases pass (CASE_B_REQUIRED=0 reports case B without failing the run
 # on it), 1 otherwise.
 set -euo pipefail
 
@@ -313,11 +318,143 @@ print(next(u["new_oid"] for u in d["updates"] if u["ref"] == sys.argv[2]))' "$b_
 fi
 
 # ---------------------------------------------------------------------------------------------
+# Agent-stuck cases (issue 14): each situation in a fresh unzip, the helper's hint followed
+# literally, and the return applied outside to its own copy of the repository.
+# ---------------------------------------------------------------------------------------------
+s_ok=1
+declare -a first_lines=()
+s_fail() { s_ok=0; note FAIL "stuck: $1" "${2:-}"; printf '    FAIL %s\n' "$1"; [ -z "${2:-}" ] || echo "$2" | indent; }
+s_pass() { note ok "stuck: $1" "${2:-}"; printf '    ok   %s %s\n' "$1" "${2:-}"; }
+
+# s_unzip NAME: a fresh unzip of the package; sets sdir to its path in the chroot
+s_unzip() {
+    local out rc
+    mkdir "$jail/s-$1"
+    sdir="$jdir/s-$1/project"
+    capture out rc "$jdir/s-$1" "unzip -q '$jzip'"
+    [ $rc -eq 0 ] || { s_fail "$1: unzip (exit $rc)" "$out"; return 1; }
+}
+
+# s_applied NAME DIR [EXTRA...]: applies DIR's return outside, task branch = the sandbox's
+s_applied() {
+    local name=$1 dir=$2 tip problems
+    shift 2
+    tip=$(jrun "$dir" "git rev-parse '$task'")
+    cp -a "$src" "$work/project-$name"
+    if problems=$(apply_case "$name" "$work/project-$name" "$ROOT$dir/procoder-return-$id.zip" "$tip"); then
+        s_pass "$name" "task branch = sandbox tip ${tip:0:12}"
+    else
+        s_fail "$name: apply" "$problems"
+    fi
+}
+
+# stuck NAME CODE SETUP [CHECK [FROM HELPER]]: SETUP in a fresh unzip; the helper, run in
+# FROM (default: the package) as HELPER (default ./procoder-return), must refuse with CODE and
+# a second line `Hint: run \`<command>\` ..., then rerun ./procoder-return`; that command is run
+# as printed and the helper rerun in the same shell, CHECK (a shell test in the package) must
+# hold, and the return must apply outside with the task branch at the sandbox's tip.
+stuck() {
+    local name=$1 code=$2 setup=$3 check=${4:-true} dir out rc hint cmd
+    step "agent stuck: $name"
+    s_unzip "$name" || return 0
+    dir=$sdir
+    local from=${5:-$dir} helper=${6:-./procoder-return}
+    capture out rc "$dir" "$setup"
+    [ $rc -eq 0 ] || { s_fail "$name: setup (exit $rc)" "$out"; return 0; }
+    capture out rc "$from" "$helper"
+    echo "$out" | head -4 | indent
+    first_lines+=("$name:" "$(echo "$out" | head -2 | indent)")
+    hint=$(echo "$out" | sed -n 2p)
+    if [ $rc -ne 1 ] || [ "${out%%:*}" != "$code" ]; then
+        s_fail "$name: the helper exited $rc, want $code" "$out"; return 0
+    fi
+    case $hint in
+    'Hint: run `'*'then rerun ./procoder-return') ;;
+    *) s_fail "$name: the second line is not a hint naming one command" "$out"; return 0 ;;
+    esac
+    case $hint in *'<'*) s_fail "$name: a placeholder is left to guess" "$hint"; return 0 ;; esac
+    cmd=${hint#*\`}
+    cmd=${cmd%%\`*}
+    echo "    running: $cmd"
+    capture out rc "$from" "$cmd && ./procoder-return"
+    [ $rc -eq 0 ] || { s_fail "$name: the hint's command, then ./procoder-return (exit $rc)" "$out"; return 0; }
+    capture out rc "$dir" "$check"
+    [ $rc -eq 0 ] || { s_fail "$name: check '$check'" "$out"; return 0; }
+    s_applied "$name" "$dir"
+}
+
+commit_feature="printf 'work\n' >feature.txt && git add feature.txt && $agent commit -q -m 'Add feature'"
+stuck build-output WORKTREE_DIRTY \
+    "$commit_feature && mkdir -p node_modules/left-pad web/dist src && for i in \$(seq 1 200); do echo m >node_modules/left-pad/f\$i.js; done && echo b >web/dist/app.js && echo 'fn f() {}' >'src/new module.rs'" \
+    "git ls-tree -r --name-only HEAD >/tmp/names && grep -qx 'src/new module.rs' /tmp/names && ! grep -Eq 'node_modules|dist/' /tmp/names"
+stuck detached-head NO_NEW_COMMITS "git checkout -q --detach && $commit_feature" \
+    "test \"\$(git symbolic-ref HEAD)\" = '$task'"
+stuck detached-head-dirty WORKTREE_DIRTY "git checkout -q --detach && $commit_feature && printf 'more\n' >>feature.txt && echo x >notes.md" \
+    "test -z \"\$(git status --porcelain)\" && git cat-file -e HEAD:notes.md && test \"\$(git rev-list --count HEAD~2..HEAD)\" = 2"
+stuck commits-on-main REF_OUT_OF_SCOPE "git checkout -q main && $commit_feature" \
+    "test \"\$(git rev-parse main)\" = '$(git rev-parse main)'"
+stuck moved-tag REF_OUT_OF_SCOPE "$commit_feature && git tag -f -a v1 -m 'v1 moved' >/dev/null && git tag rc1" \
+    "test \"\$(git rev-parse refs/tags/v1)\" = '$(git rev-parse refs/tags/v1)' && ! git rev-parse -q --verify refs/tags/rc1"
+stuck wrong-folder INVALID_EXCHANGE "$commit_feature" true "$jdir/s-wrong-folder" ./project/procoder-return
+
+# A second return after amending what a first return sent: the helper says so in its first
+# lines, the document carries `replaces`, and the user's side needs `--replace`.
+step "agent stuck: rewritten-return"
+if s_unzip rewritten-return; then
+    rdir=$sdir
+    rzip="$ROOT$rdir/procoder-return-$id.zip"
+    capture out rc "$rdir" "$commit_feature && ./procoder-return"
+    first=$(jrun "$rdir" 'git rev-parse HEAD')
+    cp "$rzip" "$work/first-return.zip" 2>/dev/null || true
+    cp -a "$src" "$work/project-rewritten-return"
+    rrepo="$work/project-rewritten-return"
+    if [ $rc -ne 0 ] || ! out=$("$procoder" -C "$rrepo" apply "$work/first-return.zip" 2>&1); then
+        s_fail "rewritten-return: first return and apply" "$out"
+    else
+        capture out rc "$rdir" "printf 'better\n' >feature.txt && $agent commit -q -a --amend -m 'Better feature' && ./procoder-return"
+        echo "$out" | head -4 | indent
+        first_lines+=("rewritten-return:" "$(echo "$out" | head -2 | indent)")
+        amended=$(jrun "$rdir" 'git rev-parse HEAD')
+        replaces=$(python3 -c 'import json,sys,zipfile
+d=json.loads(zipfile.ZipFile(sys.argv[1]).read("procoder-return.json"))
+print(" ".join(c for r in d.get("replaces", []) for c in r["commits"]))' "$rzip")
+        if [ $rc -ne 0 ]; then
+            s_fail "rewritten-return: second ./procoder-return (exit $rc)" "$out"
+        elif ! echo "$out" | head -1 | grep -q "^This return replaces 1 commit.*procoder apply procoder-return-$id.zip --replace" ||
+            ! echo "$out" | sed -n 2p | grep -q "replaces ${first:0:7} on procoder/$id/task"; then
+            s_fail "rewritten-return: the first lines do not name the replaced commit and --replace" "$out"
+        elif [ "$replaces" != "$first" ]; then
+            s_fail "rewritten-return: the document's replaces is '$replaces', want $first"
+        elif out=$("$procoder" -C "$rrepo" apply "$rzip" 2>&1) || [ "${out%%:*}" != RETURN_REWRITES ]; then
+            s_fail "rewritten-return: apply without --replace is not RETURN_REWRITES" "$out"
+        elif ! { echo "$out" | indent >&3; echo "$out" | head -1 | grep -q "said so"; }; then
+            s_fail "rewritten-return: RETURN_REWRITES does not say the agent's helper announced it" "$out"
+        elif [ "$(git -C "$rrepo" rev-parse "$task")" != "$first" ]; then
+            s_fail "rewritten-return: the refused apply moved the task branch"
+        elif ! out=$("$procoder" -C "$rrepo" apply "$rzip" --replace 2>&1); then
+            s_fail "rewritten-return: apply --replace" "$out"
+        elif [ "$(git -C "$rrepo" rev-parse "$task")" != "$amended" ] ||
+            [ "$(git -C "$rrepo" rev-parse "$task-replaced-${first:0:12}")" != "$first" ]; then
+            s_fail "rewritten-return: after --replace the task branch or its backup is wrong"
+        else
+            echo "$out" | indent
+            s_pass rewritten-return "RETURN_REWRITES without --replace; with it, task = ${amended:0:12}, backup = ${first:0:12}"
+        fi
+    fi
+fi
+
+echo
+echo "the helper's first lines in each agent-stuck case:"
+printf '%s\n' "${first_lines[@]}"
+
+# ---------------------------------------------------------------------------------------------
 echo
 echo "sandbox-check summary ($glibc; root $ROOT)"
 printf '%s\n' "${summary[@]}"
 printf '%-4s %-44s %s\n' "$([ "$b_result" = PASS ] && echo ok || echo FAIL)" "B: Python zipfile round trip" "$b_reason"
 if [ $a_ok = 1 ]; then echo "case A: PASS"; else echo "case A: FAIL"; fi
 echo "case B: $b_result${b_reason:+ ($b_reason)}"
+echo "agent-stuck cases: $([ $s_ok = 1 ] && echo PASS || echo FAIL)"
 [ $a_ok = 1 ] || exit 1
+[ $s_ok = 1 ] || exit 1
 [ "${CASE_B_REQUIRED:-1}" != 1 ] || [ "$b_result" = PASS ] || exit 1

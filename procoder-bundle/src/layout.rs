@@ -30,6 +30,10 @@ pub const SYMLINK_PROBE: &str = "symlink-probe";
 /// one (it is ignored by design) but never touches `.git`, so the prompt can say how to restore it.
 pub const HELPER_COPY: &str = "procoder/procoder-return";
 
+/// The helper's record of what it returned, `.git/procoder/<this>/<n>.json` (a copy of each
+/// return document it wrote): a later return that rewrites those tips says so.
+pub const RETURNS: &str = "procoder/returns";
+
 /// The return document's member name in a return zip.
 pub const DOC_FILE: &str = "procoder-return.json";
 
@@ -60,6 +64,11 @@ pub fn return_zip(id: &ExchangeId) -> String {
 /// `<git_dir>/procoder/exchange.json`, the record of the export the helper runs in.
 pub fn exported_record(git_dir: &Path) -> PathBuf {
     git_dir.join(DIR).join(RECORD)
+}
+
+/// `<git_dir>/procoder/returns`, the sandbox's record of earlier returns.
+pub fn returns_dir(git_dir: &Path) -> PathBuf {
+    git_dir.join(RETURNS)
 }
 
 /// `<git_dir>/procoder/symlink-probe`.

@@ -25,7 +25,9 @@ pub use id::ExchangeId;
 pub use journal::{CheckoutStep, Entry, LogRecord, RefEdit, JOURNAL_VERSION};
 pub use oid::ObjectId;
 pub use refname::{check_ref_name, validate_namespace};
-pub use return_doc::{RefUpdate, ReturnDoc, ReturnTask, RETURN_PROTOCOL};
+pub use return_doc::{
+    RefUpdate, Replaced, ReturnDoc, ReturnTask, MAX_REPLACED_COMMITS, RETURN_PROTOCOL,
+};
 pub use text::{count, paint};
 pub use time::{format_rfc3339, parse_rfc3339, utc_fields, UtcFields};
 

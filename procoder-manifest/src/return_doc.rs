@@ -31,7 +31,28 @@ pub struct ReturnDoc {
     pub task: ReturnTask,
     /// Every family ref the agent created or moved, sorted by name.
     pub updates: Vec<RefUpdate>,
+    /// Added by procoder (not in the Go tool, which ignores it): the updated refs whose tips an
+    /// earlier return of this sandbox sent and that this return no longer contains (the agent
+    /// amended or rebased them). Absent when empty, so a Go document round-trips as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<Replaced>,
 }
+
+/// What one ref of a return rewrites (procoder addition, see [`ReturnDoc::replaces`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replaced {
+    /// The ref, one of the document's updates.
+    #[serde(rename = "ref")]
+    pub name: String,
+    /// Tips earlier returns sent for it that its new tip does not contain.
+    pub earlier_tips: Vec<ObjectId>,
+    /// The commits of those tips the new tip drops, newest first (at most
+    /// [`MAX_REPLACED_COMMITS`]).
+    pub commits: Vec<ObjectId>,
+}
+
+/// Most commits a [`Replaced`] lists; a rebase of a long branch is named by its first ones.
+pub const MAX_REPLACED_COMMITS: usize = 1000;
 
 /// The task part of a return document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +157,33 @@ impl ReturnDoc {
                 return Err(format!("update {:?} does not change the ref", u.name));
             }
         }
+        for r in &self.replaces {
+            if !seen.contains(r.name.as_str()) {
+                return Err(format!(
+                    "replaces names {:?}, which is not one of the updates",
+                    r.name
+                ));
+            }
+            if r.earlier_tips.is_empty() || r.earlier_tips.len() > MAX_UPDATES {
+                return Err(format!(
+                    "replaces {:?} lists {} earlier tips",
+                    r.name,
+                    r.earlier_tips.len()
+                ));
+            }
+            if r.commits.len() > MAX_REPLACED_COMMITS {
+                return Err(format!(
+                    "replaces {:?} lists more than {MAX_REPLACED_COMMITS} commits",
+                    r.name
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// What this return says it replaces on `name`, if anything.
+    pub fn replaced(&self, name: &str) -> Option<&Replaced> {
+        self.replaces.iter().find(|r| r.name == name)
     }
 }
 
@@ -224,6 +271,36 @@ mod tests {
     #[test]
     fn unknown_fields_are_ignored() {
         mutate(|v| v["bundle_sha256"] = "abc".into()).expect("a new optional field is fine");
+    }
+
+    #[test]
+    fn replaces_is_optional_and_checked() {
+        let root = "refs/heads/procoder/20261125-010941-04c604/task";
+        let tip = "1111111111111111111111111111111111111111";
+        let doc = mutate(|v| {
+            v["replaces"] = serde_json::json!([{"ref": root, "earlier_tips": [tip], "commits": [tip], "note": "x"}])
+        })
+        .expect("a replaces entry naming an update is fine, unknown keys in it too");
+        assert_eq!(doc.replaced(root).map(|r| r.commits.len()), Some(1));
+        let again = ReturnDoc::from_json(doc.to_json().as_bytes()).expect("round trip");
+        assert_eq!(again, doc);
+        for (what, entry) in [
+            (
+                "not an update",
+                serde_json::json!({"ref": "refs/heads/procoder/20261125-010941-04c604/other", "earlier_tips": [tip], "commits": []}),
+            ),
+            (
+                "no earlier tip",
+                serde_json::json!({"ref": root, "earlier_tips": [], "commits": []}),
+            ),
+            (
+                "bad oid",
+                serde_json::json!({"ref": root, "earlier_tips": ["xyz"], "commits": []}),
+            ),
+        ] {
+            let err = mutate(|v| v["replaces"] = serde_json::json!([entry])).expect_err(what);
+            assert_eq!(err.code, ErrorCode::InvalidReturnPackage, "{what}: {err}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `./procoder-return`'s command line: run inside an unzipped task package after committing.
 //! It takes no arguments but `--help` and `--version`, so it parses them by hand.
 
-use crate::Repairs;
+use crate::{earlier::ReplacedCommit, Repairs};
 use procoder_manifest::{ErrorCode, Failure, Style};
 use std::io::Write;
 use std::process::ExitCode;
@@ -54,6 +54,23 @@ fn print_repairs(out: &mut impl Write, r: &Repairs) {
     }
 }
 
+/// First, because the agent reads the first lines: this return drops commits an earlier one
+/// sent, so the user's plain apply would refuse it (`RETURN_REWRITES`) once the earlier one is in.
+fn print_replaced(out: &mut impl Write, replaced: &[ReplacedCommit], apply: &str) {
+    const SHOWN: usize = 10;
+    let _ = writeln!(
+        out,
+        "This return replaces {} an earlier ./procoder-return already sent (amended or rebased since): tell the user to run `{apply}`, which takes it and keeps the replaced commits on a backup branch",
+        procoder_manifest::count(replaced.len(), "commit")
+    );
+    for c in replaced.iter().take(SHOWN) {
+        let _ = writeln!(out, "  replaces {} on {}  {}", c.short, c.branch, c.subject);
+    }
+    if replaced.len() > SHOWN {
+        let _ = writeln!(out, "  and {} more", replaced.len() - SHOWN);
+    }
+}
+
 /// `CODE: message`, then the hint, then the details indented two spaces: an agent often sees
 /// only the first and last lines, and a refusal listing hundreds of paths would bury the step.
 fn render(failure: &Failure) -> String {
@@ -95,6 +112,19 @@ pub fn main() -> ExitCode {
     match crate::run(&cwd) {
         Ok(outcome) => {
             let mut out = std::io::stdout().lock();
+            let name = outcome
+                .zip_path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let apply = match outcome.replaced.is_empty() {
+                true => format!("procoder apply {name}"),
+                false => format!("procoder apply {name} --replace"),
+            };
+            if !outcome.replaced.is_empty() {
+                print_replaced(&mut out, &outcome.replaced, &apply);
+            }
             if let Some(r) = &outcome.repairs {
                 print_repairs(&mut out, r);
             }
@@ -132,14 +162,19 @@ pub fn main() -> ExitCode {
                     }
                 );
             }
-            let name = outcome
-                .zip_path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy();
+            if let Some(why) = &outcome.unrecorded {
+                let _ = writeln!(
+                    out,
+                    "Note: {why}; a later return cannot tell whether it rewrites these commits"
+                );
+            }
+            let why = match outcome.replaced.is_empty() {
+                true => "",
+                false => " (this return replaces commits an earlier one sent)",
+            };
             let _ = writeln!(
                 out,
-                "Next: give the user the file above and tell them to run `procoder apply {name}` in their repository."
+                "Next: give the user the file above and tell them to run `{apply}` in their repository{why}."
             );
             ExitCode::SUCCESS
         }

@@ -8,6 +8,8 @@
 #[cfg(unix)]
 mod cli;
 #[cfg(unix)]
+mod earlier;
+#[cfg(unix)]
 mod lossy;
 #[cfg(unix)]
 mod refs;

@@ -1,6 +1,7 @@
 //! One run of the helper: check the exported repository, collect the family updates, repair a
 //! lossy extraction, write the return package.
 
+use crate::earlier::{self, ReplacedCommit};
 use crate::{lossy, refs, worktree, Repairs, RERUN, VERSION};
 use procoder_bundle::{layout, package, to_git, write_bundle, Silent};
 use procoder_manifest::{
@@ -24,6 +25,10 @@ pub struct Outcome {
     pub repairs: Option<Repairs>,
     /// Entries in `git stash list`: work the agent set aside, which is never returned.
     pub stashed: usize,
+    /// Commits an earlier return sent that this one drops (amended or rebased since).
+    pub replaced: Vec<ReplacedCommit>,
+    /// Why this return could not be recorded for the next run, if it could not.
+    pub unrecorded: Option<String>,
 }
 
 /// Runs the helper for the repository containing `cwd`.
@@ -68,6 +73,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
     let repairs = lossy::repair(&repo, &exchange)?.filter(|r| !r.is_empty() || !r.kept.is_empty());
     worktree::check_clean(&repo, &exchange)?;
     let updates = refs::collect_updates(&repo, &exchange)?;
+    let (replaces, replaced) = earlier::replaced(&repo, &updates);
 
     let id = &exchange.exchange_id;
     let now = std::time::SystemTime::now()
@@ -84,6 +90,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
             base_oid: exchange.task.base_oid,
         },
         updates,
+        replaces,
     };
     let tips: Vec<(String, git2::Oid)> = doc
         .updates
@@ -96,6 +103,12 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
             write_bundle(&repo, &[base], &tips, out, &mut Silent)
         })?;
     let zip_path = zip_path.canonicalize().unwrap_or(zip_path);
+    let unrecorded = earlier::record(repo.path(), &doc).err().map(|e| {
+        format!(
+            "could not record this return in {} ({e})",
+            layout::returns_dir(repo.path()).display()
+        )
+    });
     Ok(Outcome {
         zip_path,
         updates: doc.updates,
@@ -103,6 +116,8 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         zip_bytes,
         repairs,
         stashed: repo.reflog("refs/stash").map_or(0, |r| r.len()),
+        replaced,
+        unrecorded,
     })
 }
 

@@ -49,7 +49,28 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
         return Ok(());
     }
     let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
-    Err(dirty.failure(task))
+    Err(dirty.failure(task, reattach(repo, exchange)))
+}
+
+/// `git checkout -B <task>` when HEAD is detached on the base or on commits beyond it that
+/// the task branch can take without losing any of its own: taken before the commit, it puts
+/// the commit on the task branch, where committing on the detached HEAD would leave the agent
+/// a second refusal (`NO_NEW_COMMITS`). `-B` at HEAD's own commit never touches the work tree.
+fn reattach(repo: &git2::Repository, exchange: &Exchange) -> Option<String> {
+    if !repo.head_detached().unwrap_or(false) {
+        return None;
+    }
+    let head = repo.head().ok()?.target()?;
+    let base = procoder_bundle::to_git(exchange.task.base_oid);
+    let task = repo.refname_to_id(&exchange.task.root_ref).unwrap_or(base);
+    let contains =
+        |tip: git2::Oid| tip == head || repo.graph_descendant_of(head, tip).unwrap_or(false);
+    (contains(base) && contains(task)).then(|| {
+        format!(
+            "git checkout -B {}",
+            exchange.task.root_ref.trim_start_matches("refs/heads/")
+        )
+    })
 }
 
 /// Directory names that hold build or dependency output in common toolchains. Committing them
@@ -129,7 +150,7 @@ impl Dirty {
     }
 
     /// The refusal: the one command that commits the work and keeps build output out.
-    fn failure(self, task: &str) -> Failure {
+    fn failure(self, task: &str, reattach: Option<String>) -> Failure {
         let files: usize = self.groups.iter().map(|g| g.1).sum::<usize>() + self.lines.len();
         let mut details = Vec::new();
         let (mut exclude, mut add) = (Vec::new(), Vec::new());
@@ -150,7 +171,11 @@ impl Dirty {
             }
         }
         details.extend(self.lines);
-        let mut steps = Vec::new();
+        let detached = match reattach.is_some() {
+            true => " (HEAD is detached: the checkout puts it back on the branch first)",
+            false => "",
+        };
+        let mut steps: Vec<String> = reattach.into_iter().collect();
         if !exclude.is_empty() {
             // `.git/info/exclude` is the sandbox's own ignore list: it never reaches the user.
             steps.push(format!(
@@ -180,7 +205,7 @@ impl Dirty {
         )
         .details(details)
         .hint(format!(
-            "run `{}` to commit the work on {task}{keep_out}, {RERUN}",
+            "run `{}` to commit the work on {task}{detached}{keep_out}, {RERUN}",
             steps.join(" && ")
         ))
     }

@@ -217,7 +217,8 @@ pub fn make(
                 let backup = format!("{target}-replaced-{}", short(e));
                 if !opts.replace {
                     let gone = review::replaced(&view, e, new);
-                    conflicts.push(review::rewrites(&target, &backup, &gone, |f| {
+                    let announced = doc.replaced(&u.name).is_some();
+                    conflicts.push(review::rewrites(&target, &backup, &gone, announced, |f| {
                         rerun(package_path, f)
                     }));
                     continue;

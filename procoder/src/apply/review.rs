@@ -107,15 +107,23 @@ pub fn replaced(view: &git2::Repository, old: git2::Oid, new: git2::Oid) -> Vec<
 }
 
 /// `RETURN_REWRITES`: names the commits the return replaces and the two ways to take it.
+/// `announced`: the return document says so too (its helper had sent those commits before).
 pub fn rewrites(
     target: &str,
     backup: &str,
     replaced: &[LogLine],
+    announced: bool,
     rerun: impl Fn(&str) -> String,
 ) -> Failure {
+    let said = match announced {
+        true => "; the agent's ./procoder-return said so when it wrote it (amended or rebased after an earlier return)",
+        false => "",
+    };
     let mut f = Failure::new(
         procoder_manifest::ErrorCode::ReturnRewrites,
-        format!("this return rewrites {target}: it replaces commits an earlier apply brought"),
+        format!(
+            "this return rewrites {target}: it replaces commits an earlier apply brought{said}"
+        ),
     );
     for c in replaced {
         f = f.detail(format!(

@@ -24,9 +24,19 @@ pub fn review_text(t: &mut String, r: &crate::apply::review::Review) {
 /// moved branch against the branch the task came from, and how to merge it.
 pub fn next_steps(t: &mut String, o: &ApplyOutcome) {
     let base = &o.compare_with;
+    use crate::apply::{Action, PlannedRef};
+    // The backup `--replace` keeps of a replaced tip holds no new work: the steps name the
+    // branch that replaced it (merging the backup would take the commits the agent rewrote).
+    let backup = |r: &&PlannedRef| {
+        matches!(r.action, Action::Create)
+            && o.refs
+                .iter()
+                .any(|x| x.source == r.source && matches!(x.action, Action::Replace))
+    };
     let branches: Vec<&str> = o
         .refs
         .iter()
+        .filter(|r| !backup(r))
         .map(|r| r.target.strip_prefix("refs/heads/").unwrap_or(&r.target))
         .collect();
     let Some(first) = branches.first() else {
