@@ -212,8 +212,15 @@ fn apply_checkout_then_close() {
     assert_snapshot("close", &human(&r, &ret.local.procoder(&["close"])));
     assert_snapshot("error-exchange-closed", &human(&r, &ret.apply(&[])));
     let two = TestRepo::new();
-    let a = two.prepare();
-    let b = two.prepare();
+    let first = two.prepare();
+    let second = two.prepare();
+    // Exchanges are listed newest id first; two made in the same second order by their random
+    // suffix, so the labels go by id, not by which was made first.
+    let (a, b) = if first.id < second.id {
+        (first, second)
+    } else {
+        (second, first)
+    };
     let r = redactions(&two)
         .exchange(&a.id, "[ID-A]----------------")
         .exchange(&b.id, "[ID-B]----------------");
