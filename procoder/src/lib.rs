@@ -150,6 +150,7 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 output: a.output.clone(),
                 helper: a.helper.clone(),
                 depth: a.depth,
+                include_uncommitted: a.include_uncommitted,
             };
             let outcome = prepare::run(&ctx, &opts, &mut ui.bars()).map_err(plain)?;
             let (value, text) = ui::render_prepare(&outcome, ui.quiet);

@@ -17,6 +17,7 @@ mod faithful;
 mod go_interop;
 mod helper_glibc;
 mod hostile;
+mod include_uncommitted;
 mod json_output;
 mod kill_loop;
 mod leaks;

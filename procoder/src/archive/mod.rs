@@ -6,7 +6,7 @@
 //! written by `procoder_bundle::export::write_archive`; this module picks the files, the name
 //! and the place, and shows the result.
 
-mod files;
+pub(crate) mod files;
 mod reveal;
 
 use crate::cli::ArchiveArgs;

@@ -70,7 +70,7 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
         details.extend(untracked.into_iter().map(|p| format!("untracked: {p}")));
         return Err(Failure::new(ErrorCode::WorktreeDirty, message)
             .details(details)
-            .hint("commit them all (git add -A && git commit), or stash them all (git stash --include-untracked); untracked files may instead be deleted or listed in .gitignore; then run procoder prepare again"));
+            .hint("commit them all (git add -A && git commit), or stash them all (git stash --include-untracked); untracked files may instead be deleted or listed in .gitignore; then run procoder prepare again. To hand the work over as it is: procoder prepare --include-uncommitted"));
     }
     if !dirty.is_empty() {
         return Err(Failure::new(
@@ -81,7 +81,7 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
             ),
         )
         .details(dirty)
-        .hint("commit or stash them (git stash), then run procoder prepare again"));
+        .hint("commit or stash them (git stash), then run procoder prepare again; or hand them over as they are: procoder prepare --include-uncommitted"));
     }
     if !untracked.is_empty() {
         return Err(Failure::new(
@@ -93,7 +93,7 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
         )
         .details(untracked)
         .hint(
-            "commit them, delete them, or list them in .gitignore, then run procoder prepare again",
+            "commit them, delete them, or list them in .gitignore, then run procoder prepare again; or hand them over as they are: procoder prepare --include-uncommitted",
         ));
     }
     Ok(())

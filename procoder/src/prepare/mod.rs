@@ -4,6 +4,9 @@
 
 mod checks;
 mod prompt;
+mod snapshot;
+
+pub use snapshot::Snapshot;
 
 use crate::context::{now, Context};
 use procoder_bundle::{export, from_git, layout, Progress};
@@ -22,6 +25,8 @@ pub struct Options {
     pub helper: Option<PathBuf>,
     /// Export only the last N commits of each ref (a shallow repository).
     pub depth: Option<u32>,
+    /// Start the task from a snapshot commit of the uncommitted work (`--include-uncommitted`).
+    pub include_uncommitted: bool,
 }
 
 /// What prepare made.
@@ -38,6 +43,8 @@ pub struct Outcome {
     /// `--depth`, and the commits cut off at it (the export's `.git/shallow`).
     pub depth: Option<u32>,
     pub shallow_commits: usize,
+    /// The snapshot commit the task starts from (`--include-uncommitted` with work to take).
+    pub snapshot: Option<Snapshot>,
     pub warnings: Vec<String>,
     pub prompt: String,
 }
@@ -53,8 +60,16 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     locked.refuse_if_interrupted()?;
     let repo = &ctx.repo;
     let head = checks::head(repo)?;
-    checks::clean(repo)?;
+    // Every refusal before the snapshot writes its objects.
     let helper = crate::helper::find(opts.helper.as_deref())?;
+    let snapshot = if opts.include_uncommitted {
+        snapshot::take(repo, head.oid, &head.branch)?
+    } else {
+        checks::clean(repo)?;
+        None
+    };
+    // The task starts from the snapshot when there is one; the source stays the user's HEAD.
+    let base = snapshot.as_ref().map_or(head.oid, |s| s.oid);
 
     let (secs, nanos) = now();
     let id = ExchangeId::new(secs, random3());
@@ -72,12 +87,12 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         task: TaskRefs {
             root_ref: task_ref.clone(),
             ref_prefix: procoder_manifest::family_prefix(&id),
-            base_oid: from_git(head.oid),
+            base_oid: from_git(base),
         },
         context,
     };
     let mut all_refs = refs;
-    all_refs.push((task_ref.clone(), head.oid));
+    all_refs.push((task_ref.clone(), base));
 
     let top = ctx
         .workdir
@@ -95,7 +110,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     };
     let out_dir = output.parent().unwrap_or(Path::new(".")).to_path_buf();
     let head_tree = repo
-        .find_commit(head.oid)
+        .find_commit(base)
         .and_then(|c| c.tree())
         .map_err(|e| Failure::internal("cannot read the HEAD commit", e))?
         .id();
@@ -150,13 +165,13 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     let mut journal = locked.journal(&id)?;
     let begin = Entry::Begin {
         task_ref: task_ref.clone(),
-        base_oid: from_git(head.oid),
+        base_oid: from_git(base),
         package: output.display().to_string(),
     };
     journal.append(begin)?;
-    repo.reference(&task_ref, head.oid, false, "procoder prepare: task branch")
+    repo.reference(&task_ref, base, false, "procoder prepare: task branch")
         .map_err(|e| Failure::internal(format!("cannot create {task_ref}"), e))?;
-    rollback.branch = Some((task_ref.clone(), head.oid));
+    rollback.branch = Some((task_ref.clone(), base));
     journal.append(Entry::BranchCreated)?;
     place_package(tmp_zip, &output)?;
     rollback.zip = Some(output.clone());
@@ -170,7 +185,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     Ok(Outcome {
         exchange_id: id,
         task_ref,
-        base_oid: head.oid,
+        base_oid: base,
         source_ref: head.branch,
         package: output,
         package_bytes,
@@ -178,6 +193,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         objects: stats.objects,
         depth: opts.depth,
         shallow_commits: stats.shallow,
+        snapshot,
         warnings,
         prompt,
     })

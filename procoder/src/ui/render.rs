@@ -34,13 +34,33 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
         "objects": o.objects,
         "depth": o.depth,
         "shallow_commits": o.shallow_commits,
+        "snapshot": o.snapshot.as_ref().map(|s| json!({
+            "oid": s.oid.to_string(),
+            "tree": s.tree.to_string(),
+            "changed": s.changed,
+            "added": s.added,
+        })),
         "warnings": o.warnings,
         "prompt": o.prompt,
     });
     let mut t = String::new();
     let _ = writeln!(t, "Prepared exchange {}.", o.exchange_id);
     let _ = writeln!(t, "Task branch: {}", o.task_ref);
-    let _ = writeln!(t, "  at {}, from {}", short(o.base_oid), o.source_ref);
+    match &o.snapshot {
+        Some(s) => {
+            let _ = writeln!(
+                t,
+                "  at {}, a snapshot of the uncommitted work on {} ({}, {}); your checkout is as it was",
+                short(o.base_oid),
+                o.source_ref,
+                count(s.changed, "changed file"),
+                count(s.added, "added file")
+            );
+        }
+        None => {
+            let _ = writeln!(t, "  at {}, from {}", short(o.base_oid), o.source_ref);
+        }
+    }
     let _ = writeln!(t, "Task package: {}", o.package.display());
     let _ = writeln!(
         t,
