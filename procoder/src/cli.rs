@@ -117,6 +117,10 @@ pub struct PrepareArgs {
     /// return still applies to this full repository.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub depth: Option<u32>,
+    /// Export only the branch you are on: no other branch, no tag (with --depth N, the
+    /// smallest package: as git clone --depth N --single-branch --no-tags).
+    #[arg(long)]
+    pub single_branch: bool,
     /// Start the task from a snapshot commit of your uncommitted and untracked work; your
     /// branch, index, work tree and stash stay as they are.
     #[arg(long)]

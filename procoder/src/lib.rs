@@ -151,6 +151,7 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 helper: a.helper.clone(),
                 depth: a.depth,
                 include_uncommitted: a.include_uncommitted,
+                single_branch: a.single_branch,
             };
             let outcome = prepare::run(&ctx, &opts, &mut ui.bars()).map_err(plain)?;
             let (value, text) = ui::render_prepare(&outcome, ui.quiet);

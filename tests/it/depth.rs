@@ -91,3 +91,53 @@ fn an_oversized_package_warns_and_suggests_depth() {
         stdout(&human)
     );
 }
+
+#[test]
+fn single_branch_with_depth_one_exports_one_commit_of_one_branch() {
+    let local = everything_repo();
+    let branch = local.git(&["symbolic-ref", "--short", "HEAD"]);
+    let shallow = local.prepare_with(&["--depth", "1"]);
+    let single = local.prepare_with(&["--depth", "1", "--single-branch"]);
+    assert_eq!(single.json["single_branch"], true, "{}", single.json);
+    let bytes = |p: &Prepared| p.json["package_bytes"].as_u64().expect("a size");
+    let objects = |p: &Prepared| p.json["objects"].as_u64().expect("a count");
+    assert!(
+        objects(&single) < objects(&shallow) && bytes(&single) < bytes(&shallow),
+        "single-branch is smaller: {} objects / {} bytes against {} / {}",
+        objects(&single),
+        bytes(&single),
+        objects(&shallow),
+        bytes(&shallow)
+    );
+    // What a `git clone --depth 1 --single-branch --no-tags` holds, plus the task branch.
+    let tree_objects = local
+        .git(&["ls-tree", "-r", "-t", "HEAD"])
+        .lines()
+        .filter(|l| !l.contains(" commit "))
+        .map(|l| l.split_whitespace().nth(2).expect("an id").to_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as u64;
+    assert_eq!(
+        objects(&single),
+        tree_objects + 2,
+        "the commit, its root tree, every entry"
+    );
+    let sandbox = single.unzip();
+    assert_eq!(
+        sandbox.git(&["for-each-ref", "--format=%(refname)"]),
+        format!("refs/heads/{branch}\n{}", single.task_ref),
+        "no other branch and no tag"
+    );
+    assert_eq!(sandbox.git(&["rev-list", "--count", "HEAD"]), "1");
+    assert_eq!(sandbox.git(&["status", "--porcelain"]), "");
+    sandbox.git(&["fsck", "--strict", "--no-dangling"]);
+    // The helper does not miss the branches and tags left out; the return applies.
+    let tip = sandbox.commit_file("notes/single.txt", "from a one-commit sandbox\n");
+    let zip = sandbox.run_return();
+    assert_success(
+        &local.procoder(&["apply", &zip.display().to_string()]),
+        "apply",
+    );
+    assert_eq!(local.rev(&single.task_ref), tip);
+    local.git(&["fsck", "--strict", "--no-dangling"]);
+}

@@ -27,6 +27,8 @@ pub struct Options {
     pub depth: Option<u32>,
     /// Start the task from a snapshot commit of the uncommitted work (`--include-uncommitted`).
     pub include_uncommitted: bool,
+    /// Export only the source branch: no other branch, no tag (`--single-branch`).
+    pub single_branch: bool,
 }
 
 /// What prepare made.
@@ -42,6 +44,8 @@ pub struct Outcome {
     pub objects: usize,
     /// `--depth`, and the commits cut off at it (the export's `.git/shallow`).
     pub depth: Option<u32>,
+    /// `--single-branch`: only the source branch was exported.
+    pub single_branch: bool,
     pub shallow_commits: usize,
     /// The snapshot commit the task starts from (`--include-uncommitted` with work to take).
     pub snapshot: Option<Snapshot>,
@@ -74,7 +78,14 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     let (secs, nanos) = now();
     let id = ExchangeId::new(secs, random3());
     let task_ref = root_ref(&id);
-    let (refs, context) = exported_refs(repo)?;
+    let (mut refs, mut context) = exported_refs(repo)?;
+    if opts.single_branch {
+        // As `git clone --single-branch --no-tags`: the branch HEAD is on, and nothing else
+        // (the helper then checks only that branch stays put).
+        refs.retain(|(name, _)| *name == head.branch);
+        context.heads.retain(|name, _| *name == head.branch);
+        context.tags.clear();
+    }
     let exchange = Exchange {
         protocol: EXCHANGE_PROTOCOL.to_owned(),
         exchange_id: id.clone(),
@@ -180,7 +191,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     journal.append(Entry::Prepared)?;
     rollback.disarm();
 
-    let warnings = warnings(&stats, package_bytes, opts.depth);
+    let warnings = warnings(&stats, package_bytes, opts);
     let prompt = prompt::text(&id, &top, &output);
     Ok(Outcome {
         exchange_id: id,
@@ -192,6 +203,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         files: stats.files,
         objects: stats.objects,
         depth: opts.depth,
+        single_branch: opts.single_branch,
         shallow_commits: stats.shallow,
         snapshot,
         warnings,
@@ -204,7 +216,7 @@ const UPLOAD_LIMIT: u64 = 512 * 1000 * 1000;
 
 /// What the user should know about the package: what it holds differently from the
 /// repository, and whether it fits the sandbox.
-fn warnings(stats: &export::Stats, package_bytes: u64, depth: Option<u32>) -> Vec<String> {
+fn warnings(stats: &export::Stats, package_bytes: u64, opts: &Options) -> Vec<String> {
     let list = |paths: &[String]| {
         let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
         let more = paths.len().saturating_sub(shown.len());
@@ -250,10 +262,13 @@ fn warnings(stats: &export::Stats, package_bytes: u64, depth: Option<u32>) -> Ve
         ));
     }
     if package_bytes > upload_limit() {
-        let hint = match depth {
-            Some(n) if n > 1 => format!("try a smaller --depth than {n}"),
-            Some(_) => "the work tree alone is this large".to_owned(),
-            None => "rerun with --depth 1 (or a small N) to export only recent history".to_owned(),
+        // --depth alone keeps every branch and tag's last commits; with --single-branch only
+        // the source branch's, which is what shrinks a repository of many tags.
+        let hint = match (opts.depth, opts.single_branch) {
+            (Some(n), _) if n > 1 => format!("try a smaller --depth than {n}"),
+            (Some(_), true) => "the work tree alone is this large".to_owned(),
+            (Some(_), false) => "rerun with --depth 1 --single-branch to export only the source branch's last commit".to_owned(),
+            (None, _) => "rerun with --depth 1 --single-branch (or a small --depth N) to export only recent history of the source branch".to_owned(),
         };
         out.push(format!(
             "the package is {} MB, over the sandbox's {} MB upload limit: {hint}",

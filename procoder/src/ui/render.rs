@@ -33,6 +33,7 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
         "files": o.files,
         "objects": o.objects,
         "depth": o.depth,
+        "single_branch": o.single_branch,
         "shallow_commits": o.shallow_commits,
         "snapshot": o.snapshot.as_ref().map(|s| json!({
             "oid": s.oid.to_string(),
@@ -74,6 +75,13 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
             t,
             "  shallow: the last {depth} commit(s) of each ref ({} cut off)",
             o.shallow_commits
+        );
+    }
+    if o.single_branch {
+        let _ = writeln!(
+            t,
+            "  single branch: {} only (other branches and tags left out)",
+            o.source_ref
         );
     }
     for w in &o.warnings {
