@@ -55,6 +55,17 @@ impl Context {
         self.store.join("exchanges").join(id.as_str())
     }
 
+    /// The work tree folder's name, the top folder of a package or archive ("repo" when it
+    /// has none, as for `/`).
+    pub fn top_name(&self) -> String {
+        self.workdir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("repo")
+            .to_owned()
+    }
+
     /// Takes `.git/procoder/lock`: the guard is the only way to the journal and `tmp`.
     pub fn lock(&self) -> Result<crate::store::Locked<'_>> {
         crate::store::Locked::take(self)

@@ -73,16 +73,7 @@ fn help(args: &[&str]) -> String {
 #[test]
 fn help_of_every_command() {
     assert_snapshot("help", &help(&["--help"]));
-    for cmd in [
-        "prepare",
-        "apply",
-        "status",
-        "abort",
-        "archive",
-        "close",
-        "completions",
-        "man",
-    ] {
+    for cmd in COMMANDS {
         let text = help(&[cmd, "--help"]);
         assert!(
             text.contains("\nExamples:\n"),

@@ -71,16 +71,7 @@ fn flags(args: &[&str]) -> Vec<String> {
 #[test]
 fn every_command_and_flag_is_in_the_readme() {
     let text = readme();
-    for cmd in [
-        "prepare",
-        "apply",
-        "status",
-        "abort",
-        "archive",
-        "close",
-        "completions",
-        "man",
-    ] {
+    for cmd in COMMANDS {
         assert!(
             text.contains(&format!("### `procoder {cmd}")),
             "README has a section `### `procoder {cmd} …``"
@@ -132,16 +123,7 @@ fn completions_for_every_shell_and_man_pages_for_every_command() {
     assert_success(&out, "man");
     let page = stdout(&out);
     assert!(page.contains(".TH procoder 1"), "{page}");
-    for cmd in [
-        "prepare",
-        "apply",
-        "status",
-        "abort",
-        "archive",
-        "close",
-        "completions",
-        "man",
-    ] {
+    for cmd in COMMANDS {
         assert!(
             page.contains(&format!("procoder\\-{cmd}(1)")),
             "procoder(1) lists procoder-{cmd}(1)"

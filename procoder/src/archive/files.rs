@@ -3,7 +3,7 @@
 //! left out. The index is compared too, because the archive's index is HEAD's: a staged change
 //! is, in the archive, a change of the work tree.
 
-use procoder_manifest::{count, ErrorCode, Failure, Result};
+use procoder_manifest::{Failure, Result};
 use std::collections::HashSet;
 
 /// What the status says.
@@ -59,22 +59,9 @@ pub fn select(repo: &git2::Repository) -> Result<Selection> {
 /// `UNSUPPORTED_PATH` for names that are not UTF-8, as prepare refuses them: the sandbox's
 /// extractors cannot write them back.
 pub fn check_names<P: AsRef<[u8]>>(paths: impl IntoIterator<Item = P>) -> Result<()> {
-    let bad: Vec<String> = paths
-        .into_iter()
-        .filter(|p| std::str::from_utf8(p.as_ref()).is_err())
-        .map(|p| format!("{:?}", String::from_utf8_lossy(p.as_ref())))
-        .collect();
-    if bad.is_empty() {
-        return Ok(());
-    }
-    Err(Failure::new(
-        ErrorCode::UnsupportedPath,
-        format!(
-            "{} in the work tree {} not valid UTF-8, which the sandbox's unzip cannot recreate",
-            count(bad.len(), "path"),
-            if bad.len() == 1 { "is" } else { "are" }
-        ),
+    crate::prepare::utf8_names(
+        paths,
+        "in the work tree",
+        "rename them to UTF-8 names (git mv <old> <new> for tracked files), then run procoder archive again",
     )
-    .details(bad)
-    .hint("rename them to UTF-8 names (git mv <old> <new> for tracked files), then run procoder archive again"))
 }

@@ -87,13 +87,7 @@ pub fn run(
     files::check_names(tracked.iter().chain(&selection.extra))?;
 
     let (secs, _) = now();
-    let top = ctx
-        .workdir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| !n.is_empty())
-        .unwrap_or("repo")
-        .to_owned();
+    let top = ctx.top_name();
     let output = output.unwrap_or_else(|| {
         let root = ctx
             .workdir

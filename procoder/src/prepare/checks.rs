@@ -104,10 +104,23 @@ pub fn clean(repo: &git2::Repository) -> Result<()> {
 /// (`bad\xff` becomes `bad`) with or without the UTF-8 flag, with -U and -UU, in the C and C.UTF-8 locales
 /// alike, and Python's `zipfile` decodes them as CP437. The sandbox would start dirty.
 pub fn names(index: &git2::Index) -> Result<()> {
-    let bad: Vec<String> = index
-        .iter()
-        .filter(|e| std::str::from_utf8(&e.path).is_err())
-        .map(|e| format!("{:?}", String::from_utf8_lossy(&e.path)))
+    utf8_names(
+        index.iter().map(|e| e.path),
+        "at HEAD",
+        "rename them to UTF-8 names (git mv <old> <new> && git commit), then run procoder prepare again",
+    )
+}
+
+/// `UNSUPPORTED_PATH` unless every one of `paths` is UTF-8; `place` says where they are.
+pub(crate) fn utf8_names<P: AsRef<[u8]>>(
+    paths: impl IntoIterator<Item = P>,
+    place: &str,
+    hint: &str,
+) -> Result<()> {
+    let bad: Vec<String> = paths
+        .into_iter()
+        .filter(|p| std::str::from_utf8(p.as_ref()).is_err())
+        .map(|p| format!("{:?}", String::from_utf8_lossy(p.as_ref())))
         .collect();
     if bad.is_empty() {
         return Ok(());
@@ -115,11 +128,11 @@ pub fn names(index: &git2::Index) -> Result<()> {
     Err(Failure::new(
         ErrorCode::UnsupportedPath,
         format!(
-            "{} at HEAD {} not valid UTF-8, which the sandbox's unzip cannot recreate",
+            "{} {place} {} not valid UTF-8, which the sandbox's unzip cannot recreate",
             count(bad.len(), "path"),
             if bad.len() == 1 { "is" } else { "are" }
         ),
     )
     .details(bad)
-    .hint("rename them to UTF-8 names (git mv <old> <new> && git commit), then run procoder prepare again"))
+    .hint(hint))
 }

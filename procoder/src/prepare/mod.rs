@@ -6,6 +6,7 @@ mod checks;
 mod prompt;
 mod snapshot;
 
+pub(crate) use checks::utf8_names;
 pub use snapshot::Snapshot;
 
 use crate::context::{now, Context};
@@ -105,13 +106,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     let mut all_refs = refs;
     all_refs.push((task_ref.clone(), base));
 
-    let top = ctx
-        .workdir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| !n.is_empty())
-        .unwrap_or("repo")
-        .to_owned();
+    let top = ctx.top_name();
     let output = match &opts.output {
         Some(p) if p.is_absolute() => p.clone(),
         Some(p) => std::env::current_dir()

@@ -101,6 +101,18 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Every command procoder has, as typed (the docs and help tests go through each).
+pub const COMMANDS: [&str; 8] = [
+    "prepare",
+    "apply",
+    "status",
+    "abort",
+    "archive",
+    "close",
+    "completions",
+    "man",
+];
+
 /// Runs `procoder` with `args` in `dir` (hermetic git env plus `CI=true`).
 pub fn run_procoder(dir: &Path, args: &[&str]) -> Output {
     run_procoder_env(dir, args, &[])
