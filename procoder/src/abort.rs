@@ -40,18 +40,7 @@ pub fn run(ctx: &Context, id: &ExchangeId, force: bool) -> Result<Outcome> {
     let base = to_git(exchange.task.base_oid);
     let checked_out = worktrees::checked_out_branches(ctx)?;
     let prefix = format!("{}/", family_prefix(id));
-    let mut family = Vec::new();
-    for r in ctx
-        .repo
-        .references()
-        .map_err(|e| Failure::internal("cannot list refs", e))?
-        .flatten()
-    {
-        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
-        if name.starts_with(&prefix) {
-            family.push((name, r.target()));
-        }
-    }
+    let family = crate::refs::matching(&ctx.repo, |name| name.starts_with(&prefix))?;
     for (name, target) in family {
         if checked_out.contains(&name) {
             outcome.kept.push(format!("{name} (checked out)"));

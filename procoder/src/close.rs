@@ -56,18 +56,11 @@ pub fn run(ctx: &Context, id: &ExchangeId) -> Result<Outcome> {
     }
     let mut outcome = Outcome::default();
     let prefix = format!("{}/", family_prefix(id));
-    for r in ctx
-        .repo
-        .references()
-        .map_err(|e| Failure::internal("cannot list refs", e))?
-        .flatten()
-    {
-        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
-        // The family, and what an apply under --namespace created outside it.
-        if name.starts_with(&prefix) || summary.applied.contains_key(&name) {
-            outcome.kept.push(name);
-        }
-    }
+    // The family, and what an apply under --namespace created outside it.
+    let kept = crate::refs::matching(&ctx.repo, |name| {
+        name.starts_with(&prefix) || summary.applied.contains_key(name)
+    })?;
+    outcome.kept.extend(kept.into_iter().map(|(name, _)| name));
     outcome.kept.sort();
     if let Some(package) = &summary.package {
         outcome.package_deleted = crate::abort::remove_package(ctx, package)?;

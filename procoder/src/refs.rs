@@ -108,3 +108,19 @@ pub fn clear_stale_locks(repo: &git2::Repository, _held: &Journal, edits: &[RefE
         let _ = std::fs::remove_file(lock);
     }
 }
+
+/// Every ref of `repo` whose name `keep` accepts, with its target (`None` if symbolic).
+pub fn matching(
+    repo: &git2::Repository,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, Option<git2::Oid>)>> {
+    Ok(repo
+        .references()
+        .map_err(|e| Failure::internal("cannot list refs", e))?
+        .flatten()
+        .filter_map(|r| {
+            let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+            keep(&name).then(|| (name, r.target()))
+        })
+        .collect())
+}
