@@ -251,3 +251,22 @@ fn uncommitted_and_untracked_are_reported_at_once() {
     );
     assert!(err.contains("git stash --include-untracked"), "{err}");
 }
+
+#[test]
+fn output_over_an_existing_file_is_refused_and_the_file_kept() {
+    let local = TestRepo::new();
+    let outside = tempfile::TempDir::new().expect("tmp");
+    let mine = outside.path().join("mine.zip");
+    std::fs::write(&mine, b"the user's own file").expect("write");
+    let err = refuse(
+        &local,
+        &["--output", mine.to_str().expect("utf-8")],
+        "OUTPUT_EXISTS",
+    );
+    assert!(err.contains("already exists"), "{err}");
+    assert!(err.contains("--output <new-file.zip>"), "{err}");
+    assert_eq!(
+        std::fs::read(&mine).expect("still there"),
+        b"the user's own file"
+    );
+}

@@ -12,8 +12,8 @@ pub use snapshot::Snapshot;
 use crate::context::{now, Context};
 use procoder_bundle::{export, from_git, layout, Progress};
 use procoder_manifest::{
-    count, format_rfc3339, root_ref, Context as RefContext, Entry, Exchange, ExchangeId, Failure,
-    Result, Source, TaskRefs, EXCHANGE_PROTOCOL,
+    count, format_rfc3339, root_ref, Context as RefContext, Entry, ErrorCode, Exchange, ExchangeId,
+    Failure, Result, Source, TaskRefs, EXCHANGE_PROTOCOL,
 };
 use std::path::{Path, PathBuf};
 
@@ -114,6 +114,18 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
             .join(p),
         None => ctx.workdir.join(layout::task_zip(&id)),
     };
+    // Never over a file the user has (the default name is new by its id). A folder there
+    // fails when the package is placed, and everything is undone.
+    if std::fs::symlink_metadata(&output).is_ok_and(|m| !m.is_dir()) {
+        return Err(Failure::new(
+            ErrorCode::OutputExists,
+            format!("{} already exists", output.display()),
+        )
+        .hint(format!(
+            "choose another name (procoder prepare --output <new-file.zip>), or move {} away, then rerun",
+            output.display()
+        )));
+    }
     let out_dir = output.parent().unwrap_or(Path::new(".")).to_path_buf();
     let head_tree = repo
         .find_commit(base)
