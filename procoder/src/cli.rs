@@ -117,6 +117,12 @@ pub struct PrepareArgs {
     /// return still applies to this full repository.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub depth: Option<u32>,
+    /// Refuse (SECRETS_FOUND) instead of warning when the secret scan finds a possible credential.
+    #[arg(long)]
+    pub strict_secrets: bool,
+    /// Scan every blob of the exported history for secrets, not only the files at HEAD.
+    #[arg(long)]
+    pub scan_history: bool,
 }
 
 #[derive(Debug, Args)]

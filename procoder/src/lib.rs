@@ -150,6 +150,8 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 output: a.output.clone(),
                 helper: a.helper.clone(),
                 depth: a.depth,
+                strict_secrets: a.strict_secrets,
+                scan_history: a.scan_history,
             };
             let outcome = prepare::run(&ctx, &opts, &mut ui.bars()).map_err(plain)?;
             let (value, text) = ui::render_prepare(&outcome, ui.quiet);
