@@ -140,7 +140,7 @@ impl Matcher {
         Matcher { tokens, dotenv }
     }
 
-    /// Every match in `text`: (byte offset, rule name, the matched bytes, what may be shown).
+    /// Appends every match in `text` to `out`; `dotenv` adds the `.env` rule.
     pub fn find(&self, text: &[u8], dotenv: bool, out: &mut Vec<Hit>) {
         for caps in self.tokens.captures_iter(text) {
             let Some((i, m)) = (0..RULES.len()).find_map(|i| caps.get(i + 1).map(|m| (i, m)))
@@ -185,11 +185,19 @@ impl Matcher {
         if !dotenv {
             return;
         }
+        let tokens = out.len();
         for caps in self.dotenv.captures_iter(text) {
             let (Some(whole), Some(name), Some(raw)) = (caps.get(0), caps.get(1), caps.get(2))
             else {
                 continue;
             };
+            // `GITHUB_TOKEN=ghp_…` is one secret, already found by its token rule.
+            if out[..tokens]
+                .iter()
+                .any(|h| whole.range().contains(&h.offset))
+            {
+                continue;
+            }
             let value = unquote(raw.as_bytes());
             if placeholder_value(value) {
                 continue;
@@ -315,5 +323,16 @@ mod tests {
             &mut hits,
         );
         assert!(hits.is_empty());
+    }
+
+    #[test]
+    fn a_token_in_a_dotenv_assignment_is_one_finding() {
+        // Built from pieces, as every test key: no literal token in the repository.
+        let token = ["np", "m_", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF2gH4"].concat();
+        let text = format!("NPM_TOKEN={token}\nDB_PASSWORD=hunter2x\n");
+        let mut hits = Vec::new();
+        Matcher::new().find(text.as_bytes(), true, &mut hits);
+        let rules: Vec<&str> = hits.iter().map(|h| h.rule).collect();
+        assert_eq!(rules, ["npm-token", DOTENV]);
     }
 }
