@@ -457,7 +457,7 @@ fn the_allow_list_accepts_its_finding_and_no_other() {
 }
 
 #[test]
-fn scan_history_finds_a_key_deleted_from_head() {
+fn scan_history_finds_a_key_deleted_from_head_once_a_path() {
     let mut c = Chars(5);
     let key = format!("{}{}", ["AK", "IA"].concat(), c.take(UPPER, 16));
     let local = TestRepo::new();
@@ -468,6 +468,13 @@ fn scan_history_finds_a_key_deleted_from_head() {
     );
     local.git(&["add", "-A"]);
     local.git(&["commit", "-q", "-m", "Deploy script"]);
+    // A second version of the file keeps the key: one finding, at the newest version.
+    write_file(
+        &local.dir,
+        "deploy/env.sh",
+        format!("# deploy\nexport AWS_ID={key}\nexport REGION=eu\n").as_bytes(),
+    );
+    local.git(&["commit", "-q", "-am", "Deploy to eu"]);
     let added = local.rev("HEAD");
     local.git(&["rm", "-q", "deploy/env.sh"]);
     local.git(&["commit", "-q", "-m", "Remove the key"]);

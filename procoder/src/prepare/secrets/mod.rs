@@ -78,6 +78,7 @@ pub fn scan(
         allowed: HashSet::new(),
         seen: HashSet::new(),
         hits: Vec::new(),
+        reported: HashSet::new(),
         report: Report {
             history: history.is_some(),
             ..Report::default()
@@ -113,6 +114,8 @@ struct Scanner<'r> {
     /// Blobs read or skipped, and trees walked.
     seen: HashSet<git2::Oid>,
     hits: Vec<rules::Hit>,
+    /// (fingerprint, path) of every finding so far.
+    reported: HashSet<(String, String)>,
     report: Report,
 }
 
@@ -152,6 +155,12 @@ impl Scanner<'_> {
             let fingerprint = allow::fingerprint(hit.rule, &hit.secret);
             if self.allowed.contains(&fingerprint) {
                 self.report.allowed += 1;
+                continue;
+            }
+            // A key that stayed in a file through many versions is one thing to remove: the
+            // history reports it once a path, not once a blob.
+            let first = self.reported.insert((fingerprint.clone(), path.to_owned()));
+            if commit.is_some() && !first {
                 continue;
             }
             let line = 1 + data[..hit.offset].iter().filter(|&&b| b == b'\n').count();
