@@ -132,9 +132,9 @@ impl Matcher {
         let alternation: Vec<String> = RULES.iter().map(|r| format!("({})", r.pattern)).collect();
         // Both are constants of this file, checked by `every_rule_compiles` below. The rules
         // use only non-capturing groups, so group i + 1 is rule i.
-        // ASCII mode (`-u`): a Unicode `\b` makes regex's lazy DFA give up at the first
-        // non-ASCII byte and fall back to its slowest engine, which tripled the scan of
-        // git.git's translations. Every rule is ASCII anyway.
+        // ASCII mode (`-u`): regex's lazy DFA cannot evaluate a Unicode `\b` and gives up at
+        // the first non-ASCII byte for a slower engine (as regex documents), and translations
+        // and docs are full of them. Every rule is ASCII anyway.
         let tokens =
             Regex::new(&format!("(?-u){}", alternation.join("|"))).expect("the rules compile");
         let dotenv = Regex::new(
