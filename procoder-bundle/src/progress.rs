@@ -15,6 +15,8 @@ pub enum Phase {
     Indexing,
     /// Checking received objects.
     Checking,
+    /// Scanning exported files for credentials (counted in files).
+    Scanning,
     /// Writing files into a package.
     Packaging,
     /// Opening a return package: the zip, its documents, the bundle header.

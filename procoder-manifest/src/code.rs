@@ -36,14 +36,15 @@ pub enum ErrorCode {
     ExchangeClosed,
     NotApplied,
     ExchangeIdRequired,
+    SecretsFound,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
     /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`, `PACK_TOO_LARGE`, `EXCHANGE_CLOSED`,
-    /// `NOT_APPLIED`, `EXCHANGE_ID_REQUIRED`).
-    pub const ALL: [ErrorCode; 29] = [
+    /// `NOT_APPLIED`, `EXCHANGE_ID_REQUIRED`, `SECRETS_FOUND`).
+    pub const ALL: [ErrorCode; 30] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -72,6 +73,7 @@ impl ErrorCode {
         Self::ExchangeClosed,
         Self::NotApplied,
         Self::ExchangeIdRequired,
+        Self::SecretsFound,
         Self::Internal,
     ];
 
@@ -106,6 +108,7 @@ impl ErrorCode {
             Self::ExchangeClosed => "EXCHANGE_CLOSED",
             Self::NotApplied => "NOT_APPLIED",
             Self::ExchangeIdRequired => "EXCHANGE_ID_REQUIRED",
+            Self::SecretsFound => "SECRETS_FOUND",
             Self::Internal => "INTERNAL",
         }
     }

@@ -125,6 +125,12 @@ pub struct PrepareArgs {
     /// branch, index, work tree and stash stay as they are.
     #[arg(long)]
     pub include_uncommitted: bool,
+    /// Refuse (SECRETS_FOUND) instead of warning when the secret scan finds a possible credential.
+    #[arg(long)]
+    pub strict_secrets: bool,
+    /// Scan every blob of the exported history for secrets, not only the files at HEAD.
+    #[arg(long)]
+    pub scan_history: bool,
 }
 
 #[derive(Debug, Args)]

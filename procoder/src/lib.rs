@@ -152,6 +152,8 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 depth: a.depth,
                 include_uncommitted: a.include_uncommitted,
                 single_branch: a.single_branch,
+                strict_secrets: a.strict_secrets,
+                scan_history: a.scan_history,
             };
             let outcome = prepare::run(&ctx, &opts, &mut ui.bars()).map_err(plain)?;
             let (value, text) = ui::render_prepare(&outcome, ui.quiet);

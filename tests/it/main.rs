@@ -30,6 +30,7 @@ mod release;
 mod return_refusals;
 mod review;
 mod roundtrip;
+mod secrets;
 mod status_abort;
 mod task_package;
 mod thin_bundle;

@@ -8,6 +8,7 @@ mod snapshot;
 
 pub(crate) use checks::utf8_names;
 pub use snapshot::Snapshot;
+pub mod secrets;
 
 use crate::context::{now, Context};
 use procoder_bundle::{export, from_git, layout, Progress};
@@ -30,6 +31,10 @@ pub struct Options {
     pub include_uncommitted: bool,
     /// Export only the source branch: no other branch, no tag (`--single-branch`).
     pub single_branch: bool,
+    /// Refuse with `SECRETS_FOUND` instead of warning about possible secrets.
+    pub strict_secrets: bool,
+    /// Scan every exported blob of the history, not only HEAD's files.
+    pub scan_history: bool,
 }
 
 /// What prepare made.
@@ -50,6 +55,8 @@ pub struct Outcome {
     pub shallow_commits: usize,
     /// The snapshot commit the task starts from (`--include-uncommitted` with work to take).
     pub snapshot: Option<Snapshot>,
+    /// The secret scan; `None` when skipped for a measurement (`PROCODER_TEST_SKIP_SECRET_SCAN`).
+    pub secrets: Option<secrets::Report>,
     pub warnings: Vec<String>,
     pub prompt: String,
 }
@@ -132,7 +139,9 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         .and_then(|c| c.tree())
         .map_err(|e| Failure::internal("cannot read the HEAD commit", e))?
         .id();
-    checks::names(&export::head_index(repo, head_tree)?)?;
+    let head_index = export::head_index(repo, head_tree)?;
+    checks::names(&head_index)?;
+    let scan = scan_secrets(repo, &head_index, &all_refs, opts, progress)?;
 
     let scratch = tempfile::Builder::new()
         .prefix("prepare-")
@@ -198,7 +207,11 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     journal.append(Entry::Prepared)?;
     rollback.disarm();
 
-    let warnings = warnings(&stats, package_bytes, opts);
+    let mut warnings = scan
+        .as_ref()
+        .map(|r| secret_warnings(r, &id))
+        .unwrap_or_default();
+    warnings.extend(self::warnings(&stats, package_bytes, opts));
     let prompt = prompt::text(&id, &top, &output);
     Ok(Outcome {
         exchange_id: id,
@@ -213,9 +226,78 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         single_branch: opts.single_branch,
         shallow_commits: stats.shallow,
         snapshot,
+        secrets: scan,
         warnings,
         prompt,
     })
+}
+
+/// The secret scan of what the package will hold, before anything is written; under
+/// `--strict-secrets`, `SECRETS_FOUND` when it found any.
+fn scan_secrets(
+    repo: &git2::Repository,
+    head_index: &git2::Index,
+    refs: &[(String, git2::Oid)],
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Option<secrets::Report>> {
+    // Only to measure what the scan costs; never under --strict-secrets, which must not be
+    // switched off from the environment.
+    if !opts.strict_secrets && std::env::var_os("PROCODER_TEST_SKIP_SECRET_SCAN").is_some() {
+        return Ok(None);
+    }
+    let tips: Vec<git2::Oid> = refs.iter().map(|(_, oid)| *oid).collect();
+    let history = opts.scan_history.then_some((tips.as_slice(), opts.depth));
+    let report = secrets::scan(repo, head_index, history, progress)?;
+    if opts.strict_secrets && !report.findings.is_empty() {
+        let n = report.findings.len();
+        return Err(Failure::new(
+            ErrorCode::SecretsFound,
+            format!(
+                "{} in what prepare would export (--strict-secrets)",
+                count(n, "possible secret")
+            ),
+        )
+        .details(report.findings.iter().map(secrets::Finding::describe))
+        .hint(format!(
+            "remove {} and rotate {} (from history too: git filter-repo), or, if {} not secret, add {} fingerprint to {} and commit it; then run procoder prepare again",
+            if n == 1 { "it" } else { "them" },
+            if n == 1 { "it" } else { "them" },
+            if n == 1 { "it is" } else { "they are" },
+            if n == 1 { "its" } else { "each" },
+            secrets::ALLOW_FILE
+        )));
+    }
+    Ok(Some(report))
+}
+
+/// One warning a finding, then what to do about them, then a malformed allow list.
+fn secret_warnings(report: &secrets::Report, id: &ExchangeId) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("possible secret at {}", f.describe()))
+        .collect();
+    if !report.findings.is_empty() {
+        out.push(format!(
+            "the package holds {}: if any is real, do not upload it (procoder abort {id}), remove and rotate the secret, and prepare again; if none is, add the fingerprints to {} and commit it (--strict-secrets refuses instead of warning)",
+            count(report.findings.len(), "possible secret"),
+            secrets::ALLOW_FILE
+        ));
+    }
+    if !report.bad_allow_lines.is_empty() {
+        let lines: Vec<String> = report
+            .bad_allow_lines
+            .iter()
+            .map(usize::to_string)
+            .collect();
+        out.push(format!(
+            "{} has no fingerprint (16 hex digits) on line {}, which therefore allows nothing",
+            secrets::ALLOW_FILE,
+            lines.join(", ")
+        ));
+    }
+    out
 }
 
 /// The sandbox's upload limit for one file.

@@ -173,6 +173,7 @@ fn look(phase: Phase) -> (&'static str, Unit) {
         Phase::Exporting => ("writing pack", Unit::Bytes),
         Phase::Indexing => ("indexing pack", Unit::Bytes),
         Phase::Checking => ("checking objects", Unit::None),
+        Phase::Scanning => ("scanning for secrets", Unit::Count("files")),
         Phase::Packaging => ("checking out (zip)", Unit::Count("files")),
         Phase::Reading => ("reading package", Unit::None),
         Phase::UpdatingRefs => ("updating refs", Unit::Count("refs")),

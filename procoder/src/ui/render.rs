@@ -41,6 +41,7 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
             "changed": s.changed,
             "added": s.added,
         })),
+        "secret_scan": o.secrets.as_ref().map(secret_scan_json),
         "warnings": o.warnings,
         "prompt": o.prompt,
     });
@@ -84,6 +85,9 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
             o.source_ref
         );
     }
+    if let Some(r) = &o.secrets {
+        let _ = writeln!(t, "  {}", secret_scan_line(r));
+    }
     for w in &o.warnings {
         let _ = writeln!(t, "warning: {w}");
     }
@@ -100,6 +104,57 @@ pub fn render_prepare(o: &PrepareOutcome, quiet: bool) -> (Value, String) {
         procoder_bundle::layout::return_zip(&o.exchange_id)
     );
     (value, t)
+}
+
+/// The scan in one line: `secret scan (HEAD): 12 files, 1 binary and 0 over 1 MiB skipped; ...`.
+fn secret_scan_line(r: &crate::prepare::secrets::Report) -> String {
+    let mut s = format!(
+        "secret scan ({}): {}, {} binary and {} over 1 MiB skipped; {}",
+        if r.history {
+            "HEAD and history"
+        } else {
+            "HEAD"
+        },
+        count(r.scanned, if r.history { "blob" } else { "file" }),
+        r.skipped_binary,
+        r.skipped_large,
+        count(r.findings.len(), "finding")
+    );
+    if r.allowed > 0 {
+        let _ = write!(
+            s,
+            ", {} allowed by {}",
+            r.allowed,
+            crate::prepare::secrets::ALLOW_FILE
+        );
+    }
+    s
+}
+
+fn secret_scan_json(r: &crate::prepare::secrets::Report) -> Value {
+    let findings: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule,
+                "path": f.path,
+                "line": f.line,
+                "commit": f.commit.map(|c| c.to_string()),
+                "shown": format!("{}…", f.shown),
+                "fingerprint": f.fingerprint,
+            })
+        })
+        .collect();
+    json!({
+        "history": r.history,
+        "scanned": r.scanned,
+        "skipped_binary": r.skipped_binary,
+        "skipped_large": r.skipped_large,
+        "max_bytes": crate::prepare::secrets::MAX_BYTES,
+        "findings": findings,
+        "allowed": r.allowed,
+    })
 }
 
 fn refs_json(o: &ApplyOutcome) -> Value {
