@@ -26,6 +26,7 @@ mod prepare_output;
 mod prepare_refusals;
 mod progress_tty;
 mod release;
+mod return_corrupt;
 mod return_refusals;
 mod review;
 mod roundtrip;
