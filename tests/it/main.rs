@@ -6,6 +6,7 @@ mod agent_stuck;
 mod apply_checkout;
 mod apply_refusals;
 mod archive;
+mod clean_agreement;
 mod cli_snapshots;
 mod close;
 mod common;
