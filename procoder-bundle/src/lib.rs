@@ -26,7 +26,7 @@ mod quarantine;
 mod write;
 
 pub use enumerate::{reachable, Reachable};
-pub use fsck::check_new_objects;
+pub use fsck::{check_new_objects, check_sandbox_commits, Fault};
 pub use header::{BundleHeader, BundleVersion, Prerequisite};
 pub use packcopy::{write_export_pack, ExportPack};
 pub use progress::{Phase, Progress, Silent, WithTotal};

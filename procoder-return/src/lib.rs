@@ -12,6 +12,8 @@ mod earlier;
 #[cfg(unix)]
 mod lossy;
 #[cfg(unix)]
+mod objects;
+#[cfg(unix)]
 mod refs;
 #[cfg(unix)]
 mod run;

@@ -2,7 +2,7 @@
 //! lossy extraction, write the return package.
 
 use crate::earlier::{self, ReplacedCommit};
-use crate::{lossy, refs, worktree, Repairs, RERUN, VERSION};
+use crate::{lossy, objects, refs, worktree, Repairs, RERUN, VERSION};
 use procoder_bundle::{layout, package, to_git, write_bundle, Silent};
 use procoder_manifest::{
     format_rfc3339, ErrorCode, Exchange, Failure, RefUpdate, Result, ReturnDoc, ReturnTask,
@@ -56,12 +56,24 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
             record_path.display()
         ))
     })?;
-    let exchange = Exchange::from_json(&bytes).map_err(|e| {
-        e.recode(
-            ErrorCode::InvalidExchange,
-            format!("{} is invalid", record_path.display()),
-        )
-        .hint(&hint)
+    let exchange = Exchange::from_json(&bytes).map_err(|e| match e.code {
+        // Another procoder prepared this record (or it was edited): no step in the sandbox
+        // reads it, the package itself must come from a matching procoder.
+        ErrorCode::UnsupportedProtocol => e
+            .recode(
+                ErrorCode::UnsupportedProtocol,
+                format!("{} is not readable by this helper", record_path.display()),
+            )
+            .hint(format!(
+                "ask the user to prepare the task again with procoder {} (this helper's version) and to give you that package, {RERUN}",
+                crate::version()
+            )),
+        _ => e
+            .recode(
+                ErrorCode::InvalidExchange,
+                format!("{} is invalid", record_path.display()),
+            )
+            .hint(&hint),
     })?;
     let base = to_git(exchange.task.base_oid);
     repo.find_commit(base).map_err(|_| {
@@ -70,6 +82,7 @@ pub fn run(cwd: &Path) -> Result<Outcome> {
         ))
     })?;
 
+    objects::check(&repo, &exchange)?;
     let repairs = lossy::repair(&repo, &exchange)?.filter(|r| !r.is_empty() || !r.kept.is_empty());
     worktree::check_clean(&repo, &exchange)?;
     let updates = refs::collect_updates(&repo, &exchange)?;

@@ -9,12 +9,15 @@ use procoder_manifest::{ErrorCode, Failure, Result};
 use std::collections::HashSet;
 
 mod names;
+mod sandbox;
 mod special_files;
 #[cfg(test)]
 mod tests;
 
 use names::{check_name, is_gitattributes, is_gitmodules};
 use special_files::{check_gitattributes, check_gitmodules};
+
+pub use sandbox::check_sandbox_commits;
 
 /// Checks every object reachable from `tips` and not from `base` that `main` lacks, reading
 /// them through `view` (the repository plus its quarantine). Returns how many were checked.
@@ -27,36 +30,74 @@ pub fn check_new_objects(
 ) -> Result<usize> {
     let main_odb = crate::odb(main)?;
     let odb = crate::odb(view)?;
-    // Commits are walked from their raw bytes, not with libgit2's revwalk: a commit libgit2
-    // cannot parse must be reported as UNSAFE_OBJECT, not as a broken history. The walk stops
-    // at commits the repository already has (they and their ancestors are trusted).
     // `exists` on the main store misses for every new object, and on a miss libgit2 rescans
     // the pack directory: 1,456 getdents for a 30-commit return. The store does not change
     // under our lock, so no refresh is needed.
-    let mut seen_commits = HashSet::new();
-    let mut commits: Vec<git2::Oid> = tips.to_vec();
+    let trusted =
+        |oid: git2::Oid, _: Trust| main_odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH);
+    walk(&odb, &trusted, tips, base, &mut Walked::default()).map_err(|fault| fault.failure)
+}
+
+/// What the walk is asked to trust: a commit (and with it its history) or a tree or blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trust {
+    Commit,
+    Tree,
+    Blob,
+}
+
+/// A refused object and the new commit whose tree led to it (`None` for a commit's own
+/// header or a missing commit), so that the sandbox can name the commit to rewrite.
+#[derive(Debug)]
+pub struct Fault {
+    /// `UNSAFE_OBJECT` naming the object, or `BUNDLE_VERIFY_FAILED` for a missing one.
+    pub failure: Failure,
+    /// The commit whose tree holds the object, or the faulty commit itself.
+    pub commit: git2::Oid,
+}
+
+/// What earlier walks over the same repository have already checked.
+#[derive(Debug, Default)]
+pub(super) struct Walked {
+    commits: HashSet<git2::Oid>,
     // Trees and blobs are remembered apart: with one set, an entry of blob mode naming an
     // object already walked as a tree (or the reverse) skipped its type check.
-    let mut seen_trees = HashSet::new();
-    let mut seen_blobs = HashSet::new();
+    trees: HashSet<git2::Oid>,
+    blobs: HashSet<git2::Oid>,
+}
+
+pub(super) fn walk(
+    odb: &git2::Odb<'_>,
+    trusted: &dyn Fn(git2::Oid, Trust) -> bool,
+    tips: &[git2::Oid],
+    base: git2::Oid,
+    seen: &mut Walked,
+) -> std::result::Result<usize, Fault> {
+    // Commits are walked from their raw bytes, not with libgit2's revwalk: a commit libgit2
+    // cannot parse must be reported as UNSAFE_OBJECT, not as a broken history. The walk stops
+    // at trusted commits (they and their ancestors are trusted).
+    let mut commits: Vec<git2::Oid> = tips.to_vec();
+    // (tree, its path, the commit that led to it): commits are popped newest first and their
+    // trees last in first out, so a tree is credited to the oldest new commit holding it.
     let mut trees = Vec::new();
     let mut checked = 0usize;
     while let Some(commit) = commits.pop() {
-        if commit == base
-            || !seen_commits.insert(commit)
-            || main_odb.exists_ext(commit, git2::OdbLookupFlags::NO_REFRESH)
-        {
+        if commit == base || !seen.commits.insert(commit) || trusted(commit, Trust::Commit) {
             continue;
         }
-        let raw = odb.read(commit).map_err(missing(|| {
-            format!("commit {commit} is missing: the returned history is incomplete")
-        }))?;
+        let at = |failure| Fault { failure, commit };
+        let raw = odb
+            .read(commit)
+            .map_err(missing(|| {
+                format!("commit {commit} is missing: the returned history is incomplete")
+            }))
+            .map_err(at)?;
         if raw.kind() != git2::ObjectType::Commit {
-            return Err(unsafe_object(commit, "", "is not a commit"));
+            return Err(at(unsafe_object(commit, "", "is not a commit")));
         }
-        let tree = check_commit(commit, raw.data())?;
+        let tree = check_commit(commit, raw.data()).map_err(at)?;
         checked += 1;
-        trees.push((tree, String::new()));
+        trees.push((tree, String::new(), commit));
         // check_commit accepted every parent line.
         commits.extend(
             lex::commit_links(raw.data())
@@ -64,78 +105,108 @@ pub fn check_new_objects(
                 .filter_map(lex::lower_hex_id),
         );
     }
-    while let Some((tree, path)) = trees.pop() {
-        if !seen_trees.insert(tree) {
+    while let Some((tree, path, commit)) = trees.pop() {
+        let at = |failure| Fault { failure, commit };
+        if !seen.trees.insert(tree) {
             continue;
         }
-        if main_odb.exists_ext(tree, git2::OdbLookupFlags::NO_REFRESH) {
+        if trusted(tree, Trust::Tree) {
             // Its contents are trusted, but a new tree may name an old object of another
             // type as a subtree (git fsck: "broken links"); the checkout would then fail.
-            let (_, kind) = main_odb
+            let (_, kind) = odb
                 .read_header(tree)
-                .map_err(git_err("cannot read an object header"))?;
+                .map_err(git_err("cannot read an object header"))
+                .map_err(at)?;
             if kind != git2::ObjectType::Tree {
-                return Err(unsafe_object(tree, &path, "is not a tree"));
+                return Err(at(unsafe_object(tree, &path, "is not a tree")));
             }
             continue;
         }
-        let raw = odb.read(tree).map_err(missing(|| {
-            format!("tree {tree} ({}) is missing", display(&path))
-        }))?;
+        let raw = odb
+            .read(tree)
+            .map_err(missing(|| {
+                format!("tree {tree} ({}) is missing", display(&path))
+            }))
+            .map_err(at)?;
         if raw.kind() != git2::ObjectType::Tree {
-            return Err(unsafe_object(tree, &path, "is not a tree"));
+            return Err(at(unsafe_object(tree, &path, "is not a tree")));
         }
         checked += 1;
-        for entry in parse_tree(tree, &path, raw.data())? {
-            let child = join(&path, entry.name);
-            // git's fsck reads whatever a `.gitmodules` entry names as the file
-            // (`gitmodulesBlob`, `gitmodulesMissing`); found by the pack fuzzer as a gitlink
-            // named `gitmod~1`.
-            // `.gitattributes` the same (`gitattributesBlob`, `gitattributesMissing`).
-            if matches!(entry.mode, Mode::Tree | Mode::Gitlink) {
-                if is_gitmodules(entry.name) {
-                    return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
-                }
-                if is_gitattributes(entry.name) {
-                    return Err(unsafe_object(tree, &child, ".gitattributes is not a file"));
-                }
+        checked += check_entries(
+            odb,
+            trusted,
+            seen,
+            tree,
+            &path,
+            raw.data(),
+            &mut |oid, child| trees.push((oid, child, commit)),
+        )
+        .map_err(at)?;
+    }
+    Ok(checked)
+}
+
+/// Checks one tree's entries and the blobs they name; subtrees go to `subtree`. Returns how
+/// many untrusted blobs it checked.
+fn check_entries(
+    odb: &git2::Odb<'_>,
+    trusted: &dyn Fn(git2::Oid, Trust) -> bool,
+    seen: &mut Walked,
+    tree: git2::Oid,
+    path: &str,
+    data: &[u8],
+    subtree: &mut dyn FnMut(git2::Oid, String),
+) -> Result<usize> {
+    let mut checked = 0;
+    for entry in parse_tree(tree, path, data)? {
+        let child = join(path, entry.name);
+        // git's fsck reads whatever a `.gitmodules` entry names as the file
+        // (`gitmodulesBlob`, `gitmodulesMissing`); found by the pack fuzzer as a gitlink
+        // named `gitmod~1`.
+        // `.gitattributes` the same (`gitattributesBlob`, `gitattributesMissing`).
+        if matches!(entry.mode, Mode::Tree | Mode::Gitlink) {
+            if is_gitmodules(entry.name) {
+                return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
             }
-            match entry.mode {
-                Mode::Tree => trees.push((entry.oid, child)),
-                Mode::Gitlink => {}
-                Mode::File | Mode::Exec | Mode::Symlink => {
-                    // The type is checked for objects the repository already has too: a
-                    // new tree may name an old tree or commit as a file.
-                    if seen_blobs.insert(entry.oid) {
-                        let (_, kind) = odb.read_header(entry.oid).map_err(missing(|| {
-                            format!("blob {} ({}) is missing", entry.oid, display(&child))
-                        }))?;
-                        if kind != git2::ObjectType::Blob {
-                            return Err(unsafe_object(entry.oid, &child, "is not a blob"));
-                        }
-                        if !main_odb.exists_ext(entry.oid, git2::OdbLookupFlags::NO_REFRESH) {
-                            checked += 1;
-                        }
+            if is_gitattributes(entry.name) {
+                return Err(unsafe_object(tree, &child, ".gitattributes is not a file"));
+            }
+        }
+        match entry.mode {
+            Mode::Tree => subtree(entry.oid, child),
+            Mode::Gitlink => {}
+            Mode::File | Mode::Exec | Mode::Symlink => {
+                // The type is checked for objects the repository already has too: a
+                // new tree may name an old tree or commit as a file.
+                if seen.blobs.insert(entry.oid) {
+                    let (_, kind) = odb.read_header(entry.oid).map_err(missing(|| {
+                        format!("blob {} ({}) is missing", entry.oid, display(&child))
+                    }))?;
+                    if kind != git2::ObjectType::Blob {
+                        return Err(unsafe_object(entry.oid, &child, "is not a blob"));
                     }
-                    if is_gitattributes(entry.name) && entry.mode != Mode::Symlink {
-                        let blob = odb
-                            .read(entry.oid)
-                            .map_err(git_err("cannot read .gitattributes"))?;
-                        check_gitattributes(entry.oid, &child, blob.data())?;
+                    if !trusted(entry.oid, Trust::Blob) {
+                        checked += 1;
                     }
-                    if is_gitmodules(entry.name) {
-                        if entry.mode == Mode::Symlink {
-                            return Err(unsafe_object(
-                                tree,
-                                &child,
-                                ".gitmodules is a symbolic link",
-                            ));
-                        }
-                        let blob = odb
-                            .read(entry.oid)
-                            .map_err(git_err("cannot read .gitmodules"))?;
-                        check_gitmodules(entry.oid, &child, blob.data())?;
+                }
+                if is_gitattributes(entry.name) && entry.mode != Mode::Symlink {
+                    let blob = odb
+                        .read(entry.oid)
+                        .map_err(git_err("cannot read .gitattributes"))?;
+                    check_gitattributes(entry.oid, &child, blob.data())?;
+                }
+                if is_gitmodules(entry.name) {
+                    if entry.mode == Mode::Symlink {
+                        return Err(unsafe_object(
+                            tree,
+                            &child,
+                            ".gitmodules is a symbolic link",
+                        ));
                     }
+                    let blob = odb
+                        .read(entry.oid)
+                        .map_err(git_err("cannot read .gitmodules"))?;
+                    check_gitmodules(entry.oid, &child, blob.data())?;
                 }
             }
         }

@@ -192,7 +192,10 @@ fn commit_case(case: Case, text: impl FnOnce(&Returned, &str) -> String) -> Resu
 
 /// A tip whose root tree is `entries` (mode, name, content of a new blob, or `None` for a
 /// subtree holding one file).
-fn tree_case(case: Case, entries: &[(&str, &[u8], Option<&[u8]>)]) -> Result<(), String> {
+/// One root-tree entry of [`tree_case`]: mode, name, content of a new blob or `None`.
+type Entry<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
+
+fn tree_case(case: Case, entries: &[Entry]) -> Result<(), String> {
     let r = Returned::new();
     let s = &r.sandbox;
     let inner_blob = raw_object(s, "blob", b"inner\n");
@@ -335,57 +338,55 @@ fn t1450_commits() {
 
 #[test]
 fn t1450_trees() {
-    let mut results = Vec::new();
-    results.push(tree_case(
-        agree("good-tree", Accepts, None),
-        &[("100644", b"a.txt", Some(b"a\n")), ("40000", b"dir", None)],
-    ));
-    results.push(tree_case(
-        agree("not-sorted", Refuses, UNSAFE),
-        &[
-            ("100644", b"b", Some(b"b\n")),
-            ("100644", b"a", Some(b"a\n")),
-        ],
-    ));
-    results.push(tree_case(
-        agree("duplicate-entries", Refuses, UNSAFE),
-        &[
-            ("100644", b"a", Some(b"a\n")),
-            ("100644", b"a", Some(b"b\n")),
-        ],
-    ));
-    results.push(tree_case(
-        agree("dot-git", Refuses, UNSAFE),
-        &[("40000", b".git", None)],
-    ));
-    results.push(tree_case(
-        agree("dot-dot", Refuses, UNSAFE),
-        &[("40000", b"..", None)],
-    ));
-    results.push(tree_case(
-        agree("empty-name", Refuses, UNSAFE),
-        &[("100644", b"", Some(b"x\n"))],
-    ));
-    results.push(tree_case(
-        agree("full-path", Refuses, UNSAFE),
-        &[("100644", b"a/b", Some(b"x\n"))],
-    ));
-    results.push(tree_case(
-        agree("zero-padded-mode", Refuses, UNSAFE),
-        &[("040000", b"dir", None)],
-    ));
-    results.push(tree_case(
-        Case {
-            name: "group-writable-mode",
-            git: Accepts,
-            procoder: UNSAFE,
-            stricter: Some(
-                "100664 is a mode git has not written since 2005; git's fsck reports it \
+    let results = vec![
+        tree_case(
+            agree("good-tree", Accepts, None),
+            &[("100644", b"a.txt", Some(b"a\n")), ("40000", b"dir", None)],
+        ),
+        tree_case(
+            agree("not-sorted", Refuses, UNSAFE),
+            &[
+                ("100644", b"b", Some(b"b\n")),
+                ("100644", b"a", Some(b"a\n")),
+            ],
+        ),
+        tree_case(
+            agree("duplicate-entries", Refuses, UNSAFE),
+            &[
+                ("100644", b"a", Some(b"a\n")),
+                ("100644", b"a", Some(b"b\n")),
+            ],
+        ),
+        tree_case(
+            agree("dot-git", Refuses, UNSAFE),
+            &[("40000", b".git", None)],
+        ),
+        tree_case(agree("dot-dot", Refuses, UNSAFE), &[("40000", b"..", None)]),
+        tree_case(
+            agree("empty-name", Refuses, UNSAFE),
+            &[("100644", b"", Some(b"x\n"))],
+        ),
+        tree_case(
+            agree("full-path", Refuses, UNSAFE),
+            &[("100644", b"a/b", Some(b"x\n"))],
+        ),
+        tree_case(
+            agree("zero-padded-mode", Refuses, UNSAFE),
+            &[("040000", b"dir", None)],
+        ),
+        tree_case(
+            Case {
+                name: "group-writable-mode",
+                git: Accepts,
+                procoder: UNSAFE,
+                stricter: Some(
+                    "100664 is a mode git has not written since 2005; git's fsck reports it \
                  (badFilemode) but lets it in, and procoder keeps to the five modes git writes",
-            ),
-        },
-        &[("100664", b"a", Some(b"x\n"))],
-    ));
+                ),
+            },
+            &[("100664", b"a", Some(b"x\n"))],
+        ),
+    ];
     all(results);
 }
 
@@ -393,67 +394,68 @@ fn t1450_trees() {
 
 #[test]
 fn t7450_special_files() {
-    let mut results = Vec::new();
-    results.push(tree_case(
-        agree("gitmodules-url-option", Refuses, UNSAFE),
-        &[(
-            "100644",
-            b".gitmodules",
-            Some(b"[submodule \"x\"]\n\tpath = x\n\turl = --upload-pack=touch evil\n"),
-        )],
-    ));
-    results.push(tree_case(
-        agree("gitmodules-name-escapes", Refuses, UNSAFE),
-        &[(
-            "100644",
-            b".gitmodules",
-            Some(b"[submodule \"../../hooks\"]\n\tpath = x\n\turl = ./x\n"),
-        )],
-    ));
-    results.push(tree_case(
-        agree("gitmodules-update-command", Refuses, UNSAFE),
-        &[(
-            "100644",
-            b".gitmodules",
-            Some(b"[submodule \"x\"]\n\tpath = x\n\turl = ./x\n\tupdate = !touch evil\n"),
-        )],
-    ));
-    results.push(tree_case(
-        agree("gitmodules-symlink", Refuses, UNSAFE),
-        &[("120000", b".gitmodules", Some(b"elsewhere"))],
-    ));
-    results.push(tree_case(
-        agree("gitmodules-tree", Refuses, UNSAFE),
-        &[("40000", b".gitmodules", None)],
-    ));
-    results.push(tree_case(
-        agree("gitmodules-good", Accepts, None),
-        &[(
-            "100644",
-            b".gitmodules",
-            Some(b"[submodule \"x\"]\n\tpath = x\n\turl = https://example.com/x.git\n"),
-        )],
-    ));
-    results.push(tree_case(
-        agree("gitattributes-tree", Refuses, UNSAFE),
-        &[("40000", b".gitattributes", None)],
-    ));
     let long = format!("*.txt {}\n", "a".repeat(2100));
-    results.push(tree_case(
-        agree("gitattributes-long-line", Refuses, UNSAFE),
-        &[("100644", b".gitattributes", Some(long.as_bytes()))],
-    ));
-    // git stops reading a .gitattributes at a NUL byte, so a long line after one is harmless.
     let after_nul = format!("*.txt text\n\0{}\n", "a".repeat(2100));
-    results.push(tree_case(
-        agree("gitattributes-long-line-after-nul", Accepts, None),
-        &[("100644", b".gitattributes", Some(after_nul.as_bytes()))],
-    ));
-    // A symbolic link named .gitattributes is only an INFO message to git: accepted.
-    results.push(tree_case(
-        agree("gitattributes-symlink", Accepts, None),
-        &[("120000", b".gitattributes", Some(b"elsewhere"))],
-    ));
+    let results = vec![
+        tree_case(
+            agree("gitmodules-url-option", Refuses, UNSAFE),
+            &[(
+                "100644",
+                b".gitmodules",
+                Some(b"[submodule \"x\"]\n\tpath = x\n\turl = --upload-pack=touch evil\n"),
+            )],
+        ),
+        tree_case(
+            agree("gitmodules-name-escapes", Refuses, UNSAFE),
+            &[(
+                "100644",
+                b".gitmodules",
+                Some(b"[submodule \"../../hooks\"]\n\tpath = x\n\turl = ./x\n"),
+            )],
+        ),
+        tree_case(
+            agree("gitmodules-update-command", Refuses, UNSAFE),
+            &[(
+                "100644",
+                b".gitmodules",
+                Some(b"[submodule \"x\"]\n\tpath = x\n\turl = ./x\n\tupdate = !touch evil\n"),
+            )],
+        ),
+        tree_case(
+            agree("gitmodules-symlink", Refuses, UNSAFE),
+            &[("120000", b".gitmodules", Some(b"elsewhere"))],
+        ),
+        tree_case(
+            agree("gitmodules-tree", Refuses, UNSAFE),
+            &[("40000", b".gitmodules", None)],
+        ),
+        tree_case(
+            agree("gitmodules-good", Accepts, None),
+            &[(
+                "100644",
+                b".gitmodules",
+                Some(b"[submodule \"x\"]\n\tpath = x\n\turl = https://example.com/x.git\n"),
+            )],
+        ),
+        tree_case(
+            agree("gitattributes-tree", Refuses, UNSAFE),
+            &[("40000", b".gitattributes", None)],
+        ),
+        tree_case(
+            agree("gitattributes-long-line", Refuses, UNSAFE),
+            &[("100644", b".gitattributes", Some(long.as_bytes()))],
+        ),
+        // git stops reading a .gitattributes at a NUL byte, so a long line after one is harmless.
+        tree_case(
+            agree("gitattributes-long-line-after-nul", Accepts, None),
+            &[("100644", b".gitattributes", Some(after_nul.as_bytes()))],
+        ),
+        // A symbolic link named .gitattributes is only an INFO message to git: accepted.
+        tree_case(
+            agree("gitattributes-symlink", Accepts, None),
+            &[("120000", b".gitattributes", Some(b"elsewhere"))],
+        ),
+    ];
     all(results);
 }
 
@@ -461,34 +463,35 @@ fn t7450_special_files() {
 
 #[test]
 fn t0060_names() {
-    let mut results = Vec::new();
-    results.push(tree_case(
-        agree("ntfs-trailing-dot", Refuses, UNSAFE),
-        &[("40000", b".git.", None)],
-    ));
-    results.push(tree_case(
-        agree("ntfs-short-name", Refuses, UNSAFE),
-        &[("40000", b"git~1", None)],
-    ));
-    results.push(tree_case(
-        agree("ntfs-stream", Refuses, UNSAFE),
-        &[("40000", b".git::$INDEX_ALLOCATION", None)],
-    ));
-    results.push(tree_case(
-        agree("hfs-ignorable", Refuses, UNSAFE),
-        &[("40000", ".g\u{200c}it".as_bytes(), None)],
-    ));
-    results.push(tree_case(
-        agree("ntfs-gitmodules-short-name-symlink", Refuses, UNSAFE),
-        &[("120000", b"gitmod~1", Some(b"elsewhere"))],
-    ));
-    results.push(tree_case(
-        agree("harmless-lookalike", Accepts, None),
-        &[
-            ("100644", b".gitx", Some(b"x\n")),
-            ("100644", b"git~2x", Some(b"x\n")),
-        ],
-    ));
+    let results = vec![
+        tree_case(
+            agree("ntfs-trailing-dot", Refuses, UNSAFE),
+            &[("40000", b".git.", None)],
+        ),
+        tree_case(
+            agree("ntfs-short-name", Refuses, UNSAFE),
+            &[("40000", b"git~1", None)],
+        ),
+        tree_case(
+            agree("ntfs-stream", Refuses, UNSAFE),
+            &[("40000", b".git::$INDEX_ALLOCATION", None)],
+        ),
+        tree_case(
+            agree("hfs-ignorable", Refuses, UNSAFE),
+            &[("40000", ".g\u{200c}it".as_bytes(), None)],
+        ),
+        tree_case(
+            agree("ntfs-gitmodules-short-name-symlink", Refuses, UNSAFE),
+            &[("120000", b"gitmod~1", Some(b"elsewhere"))],
+        ),
+        tree_case(
+            agree("harmless-lookalike", Accepts, None),
+            &[
+                ("100644", b".gitx", Some(b"x\n")),
+                ("100644", b"git~2x", Some(b"x\n")),
+            ],
+        ),
+    ];
     all(results);
 }
 
