@@ -17,26 +17,6 @@ const STATES: usize = 240;
 /// A fresh unzip every this many states: its first check runs on the export's stat data.
 const FRESH_EVERY: usize = 40;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*: reproducible from the seed, no dependency.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 const REGULAR: &[&str] = &[
     "a.txt",
     "b.txt",

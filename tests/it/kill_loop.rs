@@ -17,18 +17,6 @@ use std::time::{Duration, Instant};
 const ITERATIONS: usize = 60;
 const FAMILY_BRANCHES: usize = 5;
 
-/// xorshift64*: enough randomness for sleep times, reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// Where a kill landed, read from the log before any recovery.
 #[derive(Debug, Default)]
 struct Landed {

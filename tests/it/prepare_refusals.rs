@@ -4,21 +4,6 @@
 use crate::common::*;
 use std::path::Path;
 
-/// No `procoder-task-*.zip` anywhere under `dir` (a partial package would be one).
-fn assert_no_package(dir: &Path) {
-    for entry in std::fs::read_dir(dir).expect("read the repo folder") {
-        let name = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        assert!(
-            !name.starts_with("procoder-task-"),
-            "a failed prepare left {name}"
-        );
-    }
-}
-
 /// Runs prepare, checks the code, and that the repository is exactly as before.
 fn refuse(local: &TestRepo, extra: &[&str], code: &str) -> String {
     let before = local.snapshot();

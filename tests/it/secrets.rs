@@ -346,17 +346,7 @@ fn refuse(local: &TestRepo, extra: &[&str]) -> std::process::Output {
         !before.refs.contains("refs/heads/procoder/"),
         "no task branch"
     );
-    for entry in std::fs::read_dir(&local.dir).expect("read the repo folder") {
-        let name = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        assert!(
-            !name.starts_with("procoder-task-"),
-            "a refused prepare left {name}"
-        );
-    }
+    assert_no_package(&local.dir);
     out
 }
 

@@ -7,12 +7,14 @@
 mod expect;
 mod recovery;
 mod repo;
+mod rng;
 mod snapshot;
 mod zips;
 
 pub use expect::*;
 pub use recovery::*;
 pub use repo::*;
+pub use rng::*;
 pub use snapshot::*;
 pub use zips::*;
 
@@ -217,4 +219,20 @@ pub fn reachable_ids(dir: &Path) -> std::collections::BTreeSet<String> {
         .filter(|id| !id.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// No `procoder-task-*.zip` in `dir` (a refused or failed prepare leaves none, not even a
+/// partial one).
+pub fn assert_no_package(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read the repo folder") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !name.starts_with("procoder-task-"),
+            "a failed prepare left {name}"
+        );
+    }
 }
