@@ -16,4 +16,5 @@
 mod harness;
 mod header;
 mod objects;
+mod seeds;
 mod zip;
