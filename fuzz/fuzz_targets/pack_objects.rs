@@ -3,8 +3,11 @@
 //! checks what it brought. Only BUNDLE_VERIFY_FAILED, UNSUPPORTED_PROTOCOL or UNSAFE_OBJECT
 //! refuse, and no quarantine is left behind whatever the verdict.
 //!
-//! The repository's base commit is 7fcbe70c… (see `receiver`); the seeds are bundles on it.
+//! The input is a bundle or a list of objects (pack_input.rs). The repository's base commit
+//! is 7fcbe70c… (see `receiver`); the seeds are on it.
 #![no_main]
+
+mod pack_input;
 
 use libfuzzer_sys::fuzz_target;
 use procoder_bundle::{check_new_objects, read_bundle, to_git, Silent};
@@ -17,6 +20,9 @@ struct Receiver {
     _tmp: tempfile::TempDir,
     repo: git2::Repository,
     base: git2::Oid,
+    base_hex: String,
+    /// `PROCODER_FUZZ_VERBOSE=1`: print each verdict (to see what a seed reaches).
+    verbose: bool,
     quarantines: PathBuf,
 }
 
@@ -40,6 +46,8 @@ fn receiver() -> Receiver {
         _tmp: tmp,
         repo,
         base,
+        base_hex: base.to_string(),
+        verbose: std::env::var_os("PROCODER_FUZZ_VERBOSE").is_some(),
         quarantines,
     }
 }
@@ -54,24 +62,34 @@ fn allowed(f: &Failure, codes: &[ErrorCode], what: &str) {
 
 fuzz_target!(|data: &[u8]| {
     RECEIVER.with(|rx| {
-        match read_bundle(&rx.repo, &mut &data[..], &rx.quarantines, &mut Silent) {
+        let bundle = pack_input::bundle(data, &rx.base_hex);
+        match read_bundle(&rx.repo, &mut &bundle[..], &rx.quarantines, &mut Silent) {
             // UNSAFE_OBJECT: a malformed object that leaves others of the pack unreached is
             // named as such.
-            Err(f) => allowed(
-                &f,
-                &[
-                    ErrorCode::BundleVerifyFailed,
-                    ErrorCode::UnsupportedProtocol,
-                    ErrorCode::UnsafeObject,
-                ],
-                "read_bundle",
-            ),
+            Err(f) => {
+                if rx.verbose {
+                    eprintln!("read_bundle: {f}");
+                }
+                allowed(
+                    &f,
+                    &[
+                        ErrorCode::BundleVerifyFailed,
+                        ErrorCode::UnsupportedProtocol,
+                        ErrorCode::UnsafeObject,
+                    ],
+                    "read_bundle",
+                )
+            }
             Ok((header, q)) => {
                 let view = q
                     .view(&rx.repo)
                     .unwrap_or_else(|f| panic!("a quarantine view fails: {f}"));
                 let tips: Vec<_> = header.refs.iter().map(|(_, o)| to_git(*o)).collect();
-                if let Err(f) = check_new_objects(&view, &rx.repo, &tips, rx.base) {
+                let checked = check_new_objects(&view, &rx.repo, &tips, rx.base);
+                if rx.verbose {
+                    eprintln!("check_new_objects: {checked:?}");
+                }
+                if let Err(f) = checked {
                     allowed(
                         &f,
                         &[ErrorCode::BundleVerifyFailed, ErrorCode::UnsafeObject],
