@@ -14,7 +14,8 @@ root=$PWD
 targets=(return_zip return_doc exchange_record log_lines bundle_header pack_objects)
 
 usage() {
-    echo "usage: scripts/fuzz.sh {all|${targets[*]// /|}} SECONDS" >&2
+    local IFS='|'
+    echo "usage: scripts/fuzz.sh {all|${targets[*]}} SECONDS" >&2
     exit 2
 }
 [ $# -eq 2 ] || usage
