@@ -1,7 +1,7 @@
 //! A return bundle against a small fixed repository (one base commit, made once per process in
 //! a temp dir): `read_bundle` indexes the pack into a quarantine, then `check_new_objects`
-//! checks what it brought. Only BUNDLE_VERIFY_FAILED, UNSUPPORTED_PROTOCOL or UNSAFE_OBJECT
-//! refuse, and no quarantine is left behind whatever the verdict.
+//! checks what it brought. Only BUNDLE_VERIFY_FAILED, UNSUPPORTED_PROTOCOL, UNSAFE_OBJECT or
+//! PACK_TOO_LARGE refuse, and no quarantine is left behind whatever the verdict.
 //!
 //! The input is a bundle or a list of objects (pack_input.rs). The repository's base commit
 //! is 7fcbe70c… (see `receiver`); the seeds are on it.
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         let bundle = pack_input::bundle(data, &rx.base_hex);
         match read_bundle(&rx.repo, &mut &bundle[..], &rx.quarantines, &mut Silent) {
             // UNSAFE_OBJECT: a malformed object that leaves others of the pack unreached is
-            // named as such.
+            // named as such. PACK_TOO_LARGE: an object whose declared size passes the bounds.
             Err(f) => {
                 if rx.verbose {
                     eprintln!("read_bundle: {f}");
@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
                         ErrorCode::BundleVerifyFailed,
                         ErrorCode::UnsupportedProtocol,
                         ErrorCode::UnsafeObject,
+                        ErrorCode::PackTooLarge,
                     ],
                     "read_bundle",
                 )
