@@ -11,6 +11,7 @@
 //! Short by default (CI); `PROCODER_FUZZ_ITERS=N` or `PROCODER_FUZZ_SECS=S` run it long,
 //! `PROCODER_FUZZ_SEED=N` replays a run.
 
+mod findings;
 mod harness;
 mod header;
 mod objects;
