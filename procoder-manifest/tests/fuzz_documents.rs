@@ -1,11 +1,12 @@
 //! Structure-aware mutation fuzzing of the JSON readers (`ReturnDoc::from_json`,
 //! `Exchange::from_json`): both read documents that arrive from outside.
 //!
-//! No nightly toolchain here for cargo-fuzz, and proptest would add a dependency tree for what
-//! a seeded loop does: start from the Go fixtures, mutate (field swaps and removals, hostile
-//! values, duplicate keys, deep nesting, bit flips, truncation, insertions) and require that
-//! every case ends in `Ok` or a coded failure (never `INTERNAL`, never a panic) within a time
-//! bound, and that an accepted document survives its own round trip.
+//! Kept beside the cargo-fuzz targets `return_doc` and `exchange_record` (fuzz/), which mutate
+//! bytes: this loop mutates the JSON tree (values swapped between fields, fields removed,
+//! hostile strings and deep nesting put where a field is expected, duplicate keys), which
+//! byte-level mutation seldom reaches, and runs on stable in every test run. Every case ends in
+//! `Ok` or a coded failure (never `INTERNAL`, never a panic) within a time bound, and an
+//! accepted document survives its own round trip.
 //!
 //! Short by default (CI); `PROCODER_FUZZ_ITERS=N` or `PROCODER_FUZZ_SECS=S` run it long,
 //! `PROCODER_FUZZ_SEED=N` replays a run.

@@ -3,7 +3,8 @@
 //! Each command is a module with a `run` that returns an outcome and never prints; `ui`
 //! renders outcomes and failures. The binary is only argument parsing and exit codes.
 //! Only [`main`] is public: no other crate links this library, and the end-to-end tests drive
-//! the built binary, so every other item is the crate's own.
+//! the built binary, so every other item is the crate's own; [`read_log`] is the one exception,
+//! for the fuzz target of the log reader (fuzz/).
 
 mod abort;
 mod apply;
@@ -27,6 +28,19 @@ use cli::{Cli, Command};
 use context::Context;
 use procoder_manifest::{ErrorCode, ExchangeId, Failure, Result};
 use ui::Ui;
+
+#[doc(hidden)]
+pub use journal::Parsed as ParsedLog;
+
+/// How the journal reads an exchange's `log.jsonl` bytes, and what status folds them into
+/// (`Debug` text): public only for the fuzz target `log_lines` (fuzz/), which feeds it hostile
+/// logs. `Err` is the number of the damaged line.
+#[doc(hidden)]
+pub fn read_log(bytes: &[u8]) -> std::result::Result<(ParsedLog, String), usize> {
+    let parsed = journal::parse(bytes).map_err(|d| d.line)?;
+    let summary = format!("{:?}", journal::fold(&parsed.records));
+    Ok((parsed, summary))
+}
 
 /// The version stamped into exchange records.
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -175,7 +175,10 @@ pub fn fold(records: &[LogRecord]) -> Summary {
         state,
         package,
         applied,
-        next_tx: last_tx.unwrap_or(0) + 1,
+        // A damaged or hand-edited log may name tx u64::MAX: the next apply then reuses that
+        // id instead of overflowing, which the fold tolerates (a later plan of an id replaces
+        // the earlier one).
+        next_tx: last_tx.map_or(1, |tx| tx.saturating_add(1)),
     }
 }
 
@@ -214,6 +217,16 @@ mod tests {
 
     fn summary(entries: &[Entry]) -> Summary {
         fold(&parse(&log(entries)).expect("a whole log").records)
+    }
+
+    /// Found while writing the fuzz target `log_lines`: `last_tx + 1` overflowed (a panic
+    /// under debug assertions, tx 0 in release) on a plan with the largest tx.
+    #[test]
+    fn the_largest_tx_does_not_overflow() {
+        let line = br#"{"v":1,"seq":1,"at":"2026-11-25T01:09:41Z","op":"apply","step":"plan","tx":18446744073709551615,"package":"/r.zip","edits":[]}
+"#;
+        let parsed = parse(line).expect("one whole line");
+        assert_eq!(fold(&parsed.records).next_tx, u64::MAX);
     }
 
     fn prepared() -> Vec<Entry> {

@@ -4,7 +4,7 @@
 
 mod fold;
 
-pub use fold::{fold, State, Summary};
+pub use fold::{fold, parse, Parsed, State, Summary};
 
 use crate::context::{now_rfc3339, Context};
 use crate::store::Locked;
