@@ -132,12 +132,7 @@ fn audit(local: &TestRepo, plants: &Plants, canaries: &[Canary], elsewhere: &[&P
         );
     }
     // Nothing leaks: no secret anywhere.
-    let leaks: Vec<String> = plants
-        .secrets
-        .iter()
-        .filter(|(m, _)| !scan.surfaces(m).is_empty())
-        .map(|(m, what)| format!("{m} ({what}):\n  {}", scan.sightings(m).join("\n  ")))
-        .collect();
+    let leaks = scan.leaked(&plants.secrets);
     assert!(
         leaks.is_empty(),
         "{} of {} planted secrets leak into the task package:\n{}",

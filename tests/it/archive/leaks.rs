@@ -140,12 +140,7 @@ fn archive_leaks_no_remote_credential_hook_reflog_stash_or_unreachable_object() 
             "{canary} not seen on {surface:?}: the scan is blind"
         );
     }
-    let leaks: Vec<String> = p
-        .secrets
-        .iter()
-        .filter(|(m, _)| !scan.surfaces(m).is_empty())
-        .map(|(m, what)| format!("{m} ({what}):\n  {}", scan.sightings(m).join("\n  ")))
-        .collect();
+    let leaks = scan.leaked(&p.secrets);
     assert!(
         leaks.is_empty(),
         "secrets leak into the archive:\n{}",

@@ -78,6 +78,15 @@ impl Scan {
     }
 
     /// Every sighting of `marker`, one line each (`Surface: place`).
+    /// Each of `secrets` (marker, what it is) seen anywhere, with where it was seen.
+    pub fn leaked(&self, secrets: &[(String, String)]) -> Vec<String> {
+        secrets
+            .iter()
+            .filter(|(m, _)| !self.surfaces(m).is_empty())
+            .map(|(m, what)| format!("{m} ({what}):\n  {}", self.sightings(m).join("\n  ")))
+            .collect()
+    }
+
     pub fn sightings(&self, marker: &str) -> Vec<String> {
         self.found
             .get(marker)
