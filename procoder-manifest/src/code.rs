@@ -37,14 +37,15 @@ pub enum ErrorCode {
     NotApplied,
     ExchangeIdRequired,
     SecretsFound,
+    PackageTooLarge,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in DESIGN.md's order (tests check each has a README entry), then the codes
     /// procoder added (`UNSUPPORTED_PATH`, `OUTPUT_EXISTS`, `PACK_TOO_LARGE`, `EXCHANGE_CLOSED`,
-    /// `NOT_APPLIED`, `EXCHANGE_ID_REQUIRED`, `SECRETS_FOUND`).
-    pub const ALL: [ErrorCode; 30] = [
+    /// `NOT_APPLIED`, `EXCHANGE_ID_REQUIRED`, `SECRETS_FOUND`, `PACKAGE_TOO_LARGE`).
+    pub const ALL: [ErrorCode; 31] = [
         Self::NotGitRepo,
         Self::WorktreeDirty,
         Self::UntrackedFilesPresent,
@@ -74,6 +75,7 @@ impl ErrorCode {
         Self::NotApplied,
         Self::ExchangeIdRequired,
         Self::SecretsFound,
+        Self::PackageTooLarge,
         Self::Internal,
     ];
 
@@ -109,6 +111,7 @@ impl ErrorCode {
             Self::NotApplied => "NOT_APPLIED",
             Self::ExchangeIdRequired => "EXCHANGE_ID_REQUIRED",
             Self::SecretsFound => "SECRETS_FOUND",
+            Self::PackageTooLarge => "PACKAGE_TOO_LARGE",
             Self::Internal => "INTERNAL",
         }
     }

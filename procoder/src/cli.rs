@@ -131,6 +131,13 @@ pub struct PrepareArgs {
     /// Scan every blob of the exported history for secrets, not only the files at HEAD.
     #[arg(long)]
     pub scan_history: bool,
+    /// Refuse (PACKAGE_TOO_LARGE) a package estimated larger than SIZE, before writing it
+    /// [default: 512MB, the sandbox's upload limit]; K/M/G are powers of 1000, KiB/MiB/GiB of 1024.
+    #[arg(long, value_name = "SIZE", value_parser = crate::prepare::size::parse_size)]
+    pub max_size: Option<u64>,
+    /// Do not check the package's size against any limit.
+    #[arg(long, conflicts_with = "max_size")]
+    pub no_max_size: bool,
 }
 
 #[derive(Debug, Args)]

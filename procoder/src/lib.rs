@@ -168,6 +168,11 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Outcome {
                 single_branch: a.single_branch,
                 strict_secrets: a.strict_secrets,
                 scan_history: a.scan_history,
+                size_limit: match (a.no_max_size, a.max_size) {
+                    (true, _) => prepare::size::SizeLimit::Off,
+                    (false, Some(n)) => prepare::size::SizeLimit::Bytes(n),
+                    (false, None) => prepare::size::SizeLimit::Upload,
+                },
             };
             let outcome = prepare::run(&ctx, &opts, &mut ui.bars()).map_err(plain)?;
             let (value, text) = ui::render_prepare(&outcome, ui.quiet);

@@ -65,34 +65,6 @@ fn depth_zero_is_a_usage_error() {
 }
 
 #[test]
-fn an_oversized_package_warns_and_suggests_depth() {
-    let local = TestRepo::new();
-    let out = run_procoder_env(
-        &local.dir,
-        &["prepare", "--json"],
-        &[("PROCODER_TEST_UPLOAD_LIMIT", "1000")],
-    );
-    assert_success(&out, "prepare");
-    let json = json_stdout(&out);
-    let warnings = json["warnings"].to_string();
-    assert!(
-        warnings.contains("upload limit") && warnings.contains("--depth"),
-        "{json}"
-    );
-    let human = run_procoder_env(
-        &local.dir,
-        &["prepare"],
-        &[("PROCODER_TEST_UPLOAD_LIMIT", "1000")],
-    );
-    assert_success(&human, "prepare");
-    assert!(
-        stdout(&human).contains("warning: the package is") && stdout(&human).contains("--depth 1"),
-        "{}",
-        stdout(&human)
-    );
-}
-
-#[test]
 fn single_branch_with_depth_one_exports_one_commit_of_one_branch() {
     let local = everything_repo();
     let branch = local.git(&["symbolic-ref", "--short", "HEAD"]);

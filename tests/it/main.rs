@@ -33,6 +33,7 @@ mod return_refusals;
 mod review;
 mod roundtrip;
 mod secrets;
+mod size;
 mod status_abort;
 mod task_package;
 mod thin_bundle;

@@ -87,13 +87,13 @@ pub fn write_archive<W: Write + Seek>(
     let mut tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
     tips.extend(input.head_oid);
     if !tips.is_empty() {
+        let found = crate::reachable(input.repo, &tips, None, progress)?;
         (stats.objects, _) = pack(
             &mut zip,
             opts,
             &git,
             input.repo,
-            &tips,
-            None,
+            found,
             input.scratch,
             progress,
         )?;

@@ -7,12 +7,14 @@
 
 mod archive;
 mod attrs;
+mod estimate;
 mod index;
 mod worktree;
 
-use crate::{layout, package::zip_time, reachable, write_export_pack, Progress};
+use crate::{layout, package::zip_time, write_export_pack, Progress, Reachable};
 pub use archive::{write_archive, ArchiveInput, ArchiveStats};
 use attrs::Attrs;
+pub use estimate::{estimate, SizeEstimate};
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
 use std::path::Path;
@@ -38,8 +40,6 @@ pub struct Input<'a> {
     pub scratch: &'a Path,
     /// The time of every entry (prepare's).
     pub unix_time: i64,
-    /// Only the last N commits of each ref.
-    pub depth: Option<u32>,
 }
 
 /// What went into the zip.
@@ -162,20 +162,17 @@ fn skeleton<W: Write + Seek>(
     )
 }
 
-/// The pack (and `.git/shallow` under `depth`) of every object reachable from `tips`.
-/// Returns the object count and the commits cut off at `depth`.
-#[allow(clippy::too_many_arguments)] // the zip's three and the pack's five: a struct would only rename them
+/// The pack (and `.git/shallow` when the walk cut history) of the objects `found`.
+/// Returns the object count and the commits cut off.
 fn pack<W: Write + Seek>(
     zip: &mut zip::ZipWriter<W>,
     opts: Opts,
     git: &str,
     repo: &git2::Repository,
-    tips: &[git2::Oid],
-    depth: Option<u32>,
+    found: Reachable,
     scratch: &Path,
     progress: &mut dyn Progress,
 ) -> Result<(usize, usize)> {
-    let found = reachable(repo, tips, depth, progress)?;
     let pack = write_export_pack(repo, found.objects, &scratch.join("pack"), progress)?;
     if !found.shallow.is_empty() {
         let list: String = found.shallow.iter().map(|c| format!("{c}\n")).collect();
@@ -219,9 +216,11 @@ fn index_member<W: Write + Seek>(
     zip.write_all(&index).map_err(ioerr("the index"))
 }
 
-/// Writes the package into `out`.
+/// Writes the package of `found` (what [`reachable`](crate::reachable) found from
+/// `input.refs`, with its depth) into `out`.
 pub fn write<W: Write + Seek>(
     input: &Input<'_>,
+    found: Reachable,
     out: W,
     progress: &mut dyn Progress,
 ) -> Result<(W, Stats)> {
@@ -251,14 +250,12 @@ pub fn write<W: Write + Seek>(
         input.exchange.to_json().as_bytes(),
     )?;
 
-    let tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
     (stats.objects, stats.shallow) = pack(
         &mut zip,
         opts,
         &git,
         input.repo,
-        &tips,
-        input.depth,
+        found,
         input.scratch,
         progress,
     )?;

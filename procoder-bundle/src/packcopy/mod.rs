@@ -4,8 +4,11 @@
 //! not exported, or that is loose, is written whole. libgit2's packbuilder would re-deltify
 //! everything instead (134 s and 812 MiB on git.git).
 
+mod estimate;
 mod idx;
 pub(crate) mod writer;
+
+pub use estimate::{estimate_export_pack, PackEstimate};
 
 use crate::{from_git, git_err, io_err, Phase, Progress};
 use idx::PackIndex;

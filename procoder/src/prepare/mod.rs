@@ -4,6 +4,7 @@
 
 mod checks;
 mod prompt;
+pub mod size;
 mod snapshot;
 
 pub(crate) use checks::utf8_names;
@@ -11,7 +12,7 @@ pub use snapshot::Snapshot;
 pub mod secrets;
 
 use crate::context::{now, Context};
-use procoder_bundle::{export, from_git, layout, Progress};
+use procoder_bundle::{export, from_git, layout, reachable, Progress};
 use procoder_manifest::{
     count, format_rfc3339, root_ref, Context as RefContext, Entry, ErrorCode, Exchange, ExchangeId,
     Failure, Result, Source, TaskRefs, EXCHANGE_PROTOCOL,
@@ -35,6 +36,8 @@ pub struct Options {
     pub strict_secrets: bool,
     /// Scan every exported blob of the history, not only HEAD's files.
     pub scan_history: bool,
+    /// The size the package must not exceed (`--max-size`, `--no-max-size`).
+    pub size_limit: size::SizeLimit,
 }
 
 /// What prepare made.
@@ -46,6 +49,10 @@ pub struct Outcome {
     pub source_ref: String,
     pub package: PathBuf,
     pub package_bytes: u64,
+    /// The size estimated before writing.
+    pub estimate: export::SizeEstimate,
+    /// The limit it was checked against (`None` under `--no-max-size`).
+    pub size_limit: Option<u64>,
     pub files: usize,
     pub objects: usize,
     /// `--depth`, and the commits cut off at it (the export's `.git/shallow`).
@@ -143,6 +150,34 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
     checks::names(&head_index)?;
     let scan = scan_secrets(repo, &head_index, &all_refs, opts, progress)?;
 
+    let tips: Vec<git2::Oid> = all_refs.iter().map(|(_, oid)| *oid).collect();
+    let found = reachable(repo, &tips, opts.depth, progress)?;
+    let shape = size::Shape {
+        repo,
+        head: &head_index,
+        refs: &all_refs,
+        top: &top,
+        helper: &helper.bytes,
+    };
+    let estimate = shape.estimate(&found)?;
+    let limit = opts.size_limit.bytes();
+    // The export that fits, if one does: the source branch and the task branch alone.
+    let source_refs = [(head.branch.clone(), head.oid), (task_ref.clone(), base)];
+    let source = size::Shape {
+        refs: &source_refs,
+        ..shape
+    };
+    if let Some(limit) = limit.filter(|&l| estimate.bytes > l) {
+        return Err(size::too_large(
+            &shape,
+            &source,
+            &estimate,
+            None,
+            limit,
+            &kept_flags(opts),
+        )?);
+    }
+
     let scratch = tempfile::Builder::new()
         .prefix("prepare-")
         .tempdir_in(locked.tmp_dir()?)
@@ -169,14 +204,25 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         helper: &helper.bytes,
         scratch: scratch.path(),
         unix_time: secs,
-        depth: opts.depth,
     };
-    let (tmp_zip, stats) = export::write(&input, tmp_zip, progress)?;
+    let (tmp_zip, stats) = export::write(&input, found, tmp_zip, progress)?;
     tmp_zip
         .as_file()
         .sync_all()
         .map_err(|e| Failure::internal("cannot sync the task package", e))?;
     let package_bytes = tmp_zip.as_file().metadata().map(|m| m.len()).unwrap_or(0);
+    // The estimate can be off by a few percent: the limit holds for the real size too.
+    if let Some(limit) = limit.filter(|&l| package_bytes > l) {
+        let written = Some(package_bytes);
+        return Err(size::too_large(
+            &shape,
+            &source,
+            &estimate,
+            written,
+            limit,
+            &kept_flags(opts),
+        )?);
+    }
 
     // Everything is checked and the package is built: now write, undoing on any failure.
     let mut rollback = Rollback {
@@ -211,7 +257,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         .as_ref()
         .map(|r| secret_warnings(r, &id))
         .unwrap_or_default();
-    warnings.extend(self::warnings(&stats, package_bytes, opts));
+    warnings.extend(self::warnings(&stats));
     let prompt = prompt::text(&id, &top, &output);
     Ok(Outcome {
         exchange_id: id,
@@ -220,6 +266,8 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         source_ref: head.branch,
         package: output,
         package_bytes,
+        estimate,
+        size_limit: limit,
         files: stats.files,
         objects: stats.objects,
         depth: opts.depth,
@@ -300,12 +348,9 @@ fn secret_warnings(report: &secrets::Report, id: &ExchangeId) -> Vec<String> {
     out
 }
 
-/// The sandbox's upload limit for one file.
-const UPLOAD_LIMIT: u64 = 512 * 1000 * 1000;
-
 /// What the user should know about the package: what it holds differently from the
-/// repository, and whether it fits the sandbox.
-fn warnings(stats: &export::Stats, package_bytes: u64, opts: &Options) -> Vec<String> {
+/// repository (whether it fits the sandbox is decided before writing: `size`).
+fn warnings(stats: &export::Stats) -> Vec<String> {
     let list = |paths: &[String]| {
         let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
         let more = paths.len().saturating_sub(shown.len());
@@ -350,31 +395,25 @@ fn warnings(stats: &export::Stats, package_bytes: u64, opts: &Options) -> Vec<St
             list(&stats.encoded)
         ));
     }
-    if package_bytes > upload_limit() {
-        // --depth alone keeps every branch and tag's last commits; with --single-branch only
-        // the source branch's, which is what shrinks a repository of many tags.
-        let hint = match (opts.depth, opts.single_branch) {
-            (Some(n), _) if n > 1 => format!("try a smaller --depth than {n}"),
-            (Some(_), true) => "the work tree alone is this large".to_owned(),
-            (Some(_), false) => "rerun with --depth 1 --single-branch to export only the source branch's last commit".to_owned(),
-            (None, _) => "rerun with --depth 1 --single-branch (or a small --depth N) to export only recent history of the source branch".to_owned(),
-        };
-        out.push(format!(
-            "the package is {} MB, over the sandbox's {} MB upload limit: {hint}",
-            package_bytes / 1_000_000,
-            upload_limit() / 1_000_000
-        ));
-    }
     out
 }
 
-/// The upload limit, lowered by `PROCODER_TEST_UPLOAD_LIMIT` (bytes) so a test can reach it
-/// without writing half a gigabyte.
-fn upload_limit() -> u64 {
-    std::env::var("PROCODER_TEST_UPLOAD_LIMIT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(UPLOAD_LIMIT)
+/// The flags a suggested rerun keeps (those that change what is exported but not its size).
+fn kept_flags(opts: &Options) -> Vec<String> {
+    let mut flags = Vec::new();
+    if opts.include_uncommitted {
+        flags.push("--include-uncommitted".to_owned());
+    }
+    if opts.strict_secrets {
+        flags.push("--strict-secrets".to_owned());
+    }
+    if opts.scan_history {
+        flags.push("--scan-history".to_owned());
+    }
+    if let size::SizeLimit::Bytes(n) = opts.size_limit {
+        flags.push(format!("--max-size {n}"));
+    }
+    flags
 }
 
 /// Local heads and tags (direct refs only) and the record's context of them.
