@@ -63,9 +63,12 @@ struct Pending {
     inflated: u64,
     /// Counted in the pack (written whole), not only watched.
     whole: bool,
-    /// How its delta chain's whole entry deflated, when known: a file's versions deflate
-    /// alike, where the repository's average would be skewed by one large binary.
+    /// How its delta chain's whole entry (or its loose file) deflated, when known: a file's
+    /// versions deflate alike, where the repository's average would be skewed by one large
+    /// binary.
     ratio: Option<Ratio>,
+    /// Where `ratio` comes from.
+    source: Source,
 }
 
 /// The size of the export pack of `objects`, reading the source packs' indexes and entry
@@ -79,6 +82,8 @@ pub fn estimate_export_pack(
     let mut taken: HashSet<git2::Oid> = HashSet::with_capacity(objects.len());
     let (mut blobs, mut rest) = (Ratio::default(), Ratio::default());
     let mut pending: Vec<Pending> = Vec::new();
+    let mut whole_watched: Vec<(git2::Oid, u64, u64)> = Vec::new();
+    let mut samples: [Sample; 3] = Default::default();
     let mut sizes: Vec<(git2::Oid, u64)> = Vec::new();
     let mut large_offsets = 0u64;
     let mut offset = 12u64;
@@ -134,10 +139,9 @@ pub fn estimate_export_pack(
                     false => rest.add(data, header.size),
                 }
                 if watched {
-                    // zlib's two-byte header and four-byte checksum are not in a zip entry.
-                    est.watched
-                        .insert(entry.oid, (data.saturating_sub(6), header.size));
+                    whole_watched.push((entry.oid, data, header.size));
                 }
+                samples[Source::Whole as usize].offer(entry.oid, data, header.size);
             } else if !copy || watched {
                 // Its content is needed: whole in the pack, or deflated in the work tree.
                 let (inflated, read) = delta_result_size(&mut reader, data).map_err(cant_read())?;
@@ -151,17 +155,14 @@ pub fn estimate_export_pack(
                     inflated,
                     whole: !copy,
                     ratio,
+                    source: Source::Chain,
                 });
                 if !copy {
                     continue;
                 }
             }
-            let here = match copy {
-                true => header.len + data,
-                // A whole entry's own deflated bytes, at the export's level 4 (3% larger than
-                // git's default level in the measurements of `write_whole`).
-                false => header.len + data * 103 / 100,
-            };
+            // Copied as it is (a delta whose base is not written went to `pending` above).
+            let here = header.len + data;
             est.pack_bytes += here;
             sizes.push((entry.oid, here));
             large_offsets += u64::from(offset > 0x7fff_ffff);
@@ -187,29 +188,56 @@ pub fn estimate_export_pack(
             inflated: size as u64,
             whole: true,
             ratio,
+            source: Source::Loose,
         });
     }
-    for p in pending {
-        let deflated = match p.ratio {
-            Some(r) if r.inflated > 0 => {
-                (p.inflated as u128 * r.deflated as u128 / r.inflated as u128) as u64
-            }
-            _ => {
-                let is_blob = watch.contains(&p.oid)
-                    || odb
-                        .read_header(p.oid)
-                        .is_ok_and(|(_, kind)| kind == git2::ObjectType::Blob);
-                match is_blob {
-                    true => blobs.apply(p.inflated, rest),
-                    false => rest.apply(p.inflated, blobs),
+    // Each object's size in source units: its pack entry's deflate, or its content at the
+    // ratio of its chain or loose file, or of the packs' whole entries.
+    let sized: Vec<(Pending, u64)> = pending
+        .into_iter()
+        .map(|p| {
+            let deflated = match p.ratio {
+                Some(r) if r.inflated > 0 => {
+                    (p.inflated as u128 * r.deflated as u128 / r.inflated as u128) as u64
                 }
-            }
-        };
+                _ => {
+                    let is_blob = watch.contains(&p.oid)
+                        || odb
+                            .read_header(p.oid)
+                            .is_ok_and(|(_, kind)| kind == git2::ObjectType::Blob);
+                    match is_blob {
+                        true => blobs.apply(p.inflated, rest),
+                        false => rest.apply(p.inflated, blobs),
+                    }
+                }
+            };
+            (p, deflated)
+        })
+        .collect();
+    for (p, deflated) in &sized {
+        samples[p.source as usize].offer(p.oid, *deflated, p.inflated);
+    }
+    // What the zip and `write_whole` make of the same content, measured on samples of each
+    // source: a chain's whole entry may be an older version that deflated worse (git.git's
+    // HEAD files came out 6% smaller than their chains' ratios said).
+    let [whole, chain, loose] = samples.map(|s| s.measure(&odb));
+    let levels = |source: Source| match source {
+        Source::Whole => whole,
+        Source::Chain => chain.or(whole),
+        Source::Loose => loose.or(chain).or(whole),
+    };
+    for (oid, data, size) in whole_watched {
+        est.watched
+            .insert(oid, (levels(Source::Whole).zip(data), size));
+    }
+    for (p, deflated) in sized {
+        let levels = levels(p.source);
         if watch.contains(&p.oid) {
-            est.watched.insert(p.oid, (deflated, p.inflated));
+            est.watched
+                .insert(p.oid, (levels.zip(deflated), p.inflated));
         }
         if p.whole {
-            let here = 3 + deflated * 103 / 100 + 6;
+            let here = 3 + levels.whole(deflated);
             est.pack_bytes += here;
             sizes.push((p.oid, here));
             large_offsets += u64::from(offset > 0x7fff_ffff);
@@ -227,6 +255,120 @@ pub fn estimate_export_pack(
     sizes.sort_unstable_by(largest_first);
     est.largest = sizes;
     Ok(est)
+}
+
+/// Entries of at most this size are sampled: a few large files would otherwise decide.
+const SAMPLE_MAX: u64 = 1 << 20;
+/// Content deflated to measure the levels, for each source.
+const SAMPLE_BYTES: u64 = 512 << 10;
+/// Candidates kept: the smallest ids, a deterministic random sample.
+const SAMPLE_KEEP: usize = 256;
+
+/// Objects of one `Source`, kept to learn how their estimate in source units compares with
+/// the zip's deflate (raw, level 6) and `write_whole`'s (zlib, level 4): a pack written with
+/// another `pack.compression` or by an older git, a loose object at level 1, or a chain's
+/// older version each deflate differently from what the export will write.
+#[derive(Default)]
+struct Sample {
+    kept: std::collections::BinaryHeap<(git2::Oid, u64, u64)>,
+}
+
+/// Where an object's estimate in source units comes from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Its own whole entry in a source pack.
+    Whole = 0,
+    /// Its content at the ratio of its delta chain's whole entry.
+    Chain = 1,
+    /// Its content at the ratio of its loose file (zlib level 1 by git's default).
+    Loose = 2,
+}
+
+/// Source units scaled to the export's two deflates, learned from a sample (`measured`
+/// false when there was nothing to sample).
+#[derive(Debug, Clone, Copy)]
+struct Levels {
+    zip: f64,
+    whole: f64,
+    measured: bool,
+}
+
+impl Levels {
+    fn or(self, other: Levels) -> Levels {
+        if self.measured {
+            self
+        } else {
+            other
+        }
+    }
+
+    fn zip(self, source: u64) -> u64 {
+        (source as f64 * self.zip) as u64
+    }
+
+    fn whole(self, source: u64) -> u64 {
+        (source as f64 * self.whole) as u64
+    }
+}
+
+impl Sample {
+    /// `oid`, estimated at `data` source bytes for `size` bytes of content.
+    fn offer(&mut self, oid: git2::Oid, data: u64, size: u64) {
+        if !(512..=SAMPLE_MAX).contains(&size) {
+            return;
+        }
+        self.kept.push((oid, data, size));
+        if self.kept.len() > SAMPLE_KEEP {
+            self.kept.pop();
+        }
+    }
+
+    /// Deflates the kept entries' content both ways, up to `SAMPLE_BYTES` of it.
+    fn measure(self, odb: &git2::Odb<'_>) -> Levels {
+        use std::io::Write;
+        let (mut source, mut zip, mut whole, mut read) = (0u64, 0u64, 0u64, 0u64);
+        for (oid, data, _) in self.kept.into_sorted_vec() {
+            let Ok(obj) = odb.read(oid) else { continue };
+            let deflate = |level: u32, zlib: bool| -> Option<u64> {
+                let mut out = Vec::with_capacity(obj.len() / 2 + 64);
+                let level = flate2::Compression::new(level);
+                if zlib {
+                    let mut z = flate2::write::ZlibEncoder::new(&mut out, level);
+                    z.write_all(obj.data()).ok()?;
+                    z.finish().ok()?;
+                } else {
+                    let mut z = flate2::write::DeflateEncoder::new(&mut out, level);
+                    z.write_all(obj.data()).ok()?;
+                    z.finish().ok()?;
+                }
+                Some(out.len() as u64)
+            };
+            let (Some(z6), Some(z4)) = (deflate(6, false), deflate(super::WHOLE_LEVEL, true))
+            else {
+                continue;
+            };
+            source += data;
+            zip += z6;
+            whole += z4;
+            read += obj.len() as u64;
+            if read >= SAMPLE_BYTES {
+                break;
+            }
+        }
+        if source == 0 {
+            // Nothing to learn from: the same level as git's default, less zlib's six bytes.
+            return Levels {
+                zip: 1.0,
+                whole: 1.03,
+                measured: false,
+            };
+        }
+        Levels {
+            zip: zip as f64 / source as f64,
+            whole: whole as f64 / source as f64,
+            measured: true,
+        }
+    }
 }
 
 /// The deflate ratio of each delta chain's whole entry, looked up by following offset deltas

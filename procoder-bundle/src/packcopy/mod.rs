@@ -315,6 +315,9 @@ fn copy_exact<W: Write>(
     Ok(())
 }
 
+/// The zlib level of objects written whole (see `write_whole`).
+pub(crate) const WHOLE_LEVEL: u32 = 4;
+
 /// Writes an object whole (its inflated content, deflated again); returns its offset.
 fn write_whole<W: Write>(
     out: &mut PackWriter<W>,
@@ -340,7 +343,7 @@ fn write_whole<W: Write>(
     // 323 MB. A full export writes few objects whole and does not change.
     let mut z = flate2::write::ZlibEncoder::new(
         Vec::with_capacity(obj.len() / 2 + 64),
-        flate2::Compression::new(4),
+        flate2::Compression::new(WHOLE_LEVEL),
     );
     z.write_all(obj.data())
         .map_err(io_err("cannot compress an object"))?;
