@@ -2,13 +2,12 @@
 //! the sandbox's upload limit without spending the time to build it. The pack is counted from
 //! the source packs' entries ([`estimate_export_pack`]); each work tree file from what its
 //! blob deflates to there (a zip entry and a whole pack entry are the same deflate at the
-//! same level, less zlib's six bytes); the helper by deflating it once; the zip's own headers
+//! same level, less zlib's six bytes); the helper as deflated once for both; the zip's own headers
 //! from the names.
 
 use crate::{estimate_export_pack, Reachable};
-use procoder_manifest::{Failure, Result};
+use procoder_manifest::Result;
 use std::collections::{BTreeSet, HashSet};
-use std::io::Write;
 
 /// What the estimate says the package will take, and where the bytes go.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +40,7 @@ pub fn estimate(
     head: &git2::Index,
     refs: &[(String, git2::Oid)],
     top: &str,
-    helper: &[u8],
+    helper: &super::DeflatedHelper,
 ) -> Result<SizeEstimate> {
     let watch: HashSet<git2::Oid> = head
         .iter()
@@ -91,13 +90,7 @@ pub fn estimate(
     at_head.truncate(10);
     est.largest_at_head = at_head;
 
-    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(helper)
-        .map_err(|e| Failure::internal("cannot compress the helper", e))?;
-    let helper_deflated = z
-        .finish()
-        .map_err(|e| Failure::internal("cannot compress the helper", e))?
-        .len() as u64;
+    let helper_deflated = helper.compressed_size();
     let helper_name = top.len() + 1 + crate::layout::HELPER.len();
     let copy_name = top.len() + 6 + crate::layout::HELPER_COPY.len();
     est.helper = 2 * helper_deflated + entry_overhead(helper_name) + entry_overhead(copy_name);

@@ -8,6 +8,7 @@
 mod archive;
 mod attrs;
 mod estimate;
+mod helper;
 mod index;
 mod worktree;
 
@@ -15,6 +16,7 @@ use crate::{layout, package::zip_time, write_export_pack, Progress, Reachable};
 pub use archive::{write_archive, ArchiveInput, ArchiveStats};
 use attrs::Attrs;
 pub use estimate::{estimate, SizeEstimate};
+pub use helper::DeflatedHelper;
 use procoder_manifest::{Exchange, Failure, Result};
 use std::io::{Seek, Write};
 use std::path::Path;
@@ -35,7 +37,7 @@ pub struct Input<'a> {
     /// Every exported ref (heads, tags, the task branch) and its target.
     pub refs: &'a [(String, git2::Oid)],
     /// The `procoder-return` executable's bytes.
-    pub helper: &'a [u8],
+    pub helper: &'a DeflatedHelper,
     /// Scratch space for the pack and the attribute lookups, removed by the caller.
     pub scratch: &'a Path,
     /// The time of every entry (prepare's).
@@ -289,20 +291,12 @@ pub fn write<W: Write + Seek>(
     )
     .map_err(zerr("the symlink probe"))?;
 
-    // 0755 whatever the helper's mode on disk (or the host's file system) says.
-    zip.start_file(
-        format!("{top}/{}", layout::HELPER),
-        file.unix_permissions(0o755),
-    )
-    .map_err(zerr("the helper"))?;
-    zip.write_all(input.helper).map_err(ioerr("the helper"))?;
-    zip.start_file(
-        format!("{git}/{}", layout::HELPER_COPY),
-        file.unix_permissions(0o755),
-    )
-    .map_err(zerr("the helper's copy"))?;
-    zip.write_all(input.helper)
-        .map_err(ioerr("the helper's copy"))?;
+    input
+        .helper
+        .copy_into(&mut zip, format!("{top}/{}", layout::HELPER))?;
+    input
+        .helper
+        .copy_into(&mut zip, format!("{git}/{}", layout::HELPER_COPY))?;
     let out = zip.finish().map_err(zerr("the zip directory"))?;
     Ok((out, stats))
 }

@@ -152,12 +152,13 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
 
     let tips: Vec<git2::Oid> = all_refs.iter().map(|(_, oid)| *oid).collect();
     let found = reachable(repo, &tips, opts.depth, progress)?;
+    let helper = export::DeflatedHelper::new(&helper.bytes, secs)?;
     let shape = size::Shape {
         repo,
         head: &head_index,
         refs: &all_refs,
         top: &top,
-        helper: &helper.bytes,
+        helper: &helper,
     };
     let estimate = shape.estimate(&found)?;
     let limit = opts.size_limit.bytes();
@@ -201,7 +202,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         exchange: &exchange,
         head_tree,
         refs: &all_refs,
-        helper: &helper.bytes,
+        helper: &helper,
         scratch: scratch.path(),
         unix_time: secs,
     };

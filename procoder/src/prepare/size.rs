@@ -45,7 +45,7 @@ pub struct Shape<'a> {
     pub head: &'a git2::Index,
     pub refs: &'a [(String, git2::Oid)],
     pub top: &'a str,
-    pub helper: &'a [u8],
+    pub helper: &'a procoder_bundle::export::DeflatedHelper,
 }
 
 impl Shape<'_> {
