@@ -18,6 +18,10 @@ mod refs;
 #[cfg(unix)]
 mod run;
 #[cfg(unix)]
+mod tracked;
+#[cfg(unix)]
+mod untracked;
+#[cfg(unix)]
 mod worktree;
 
 #[cfg(unix)]
