@@ -18,6 +18,8 @@ mod refs;
 #[cfg(unix)]
 mod run;
 #[cfg(unix)]
+mod staged;
+#[cfg(unix)]
 mod tracked;
 #[cfg(unix)]
 mod untracked;

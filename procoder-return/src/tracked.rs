@@ -160,10 +160,13 @@ fn compare(
         return Verdict::Modified;
     }
     let size = meta.size() as u32;
-    // A size the index knows (not 0, "unknown") that differs is a change without reading the
-    // file, as git and libgit2 decide it.
+    // A size the index knows (not 0, "unknown") that differs is a change without hashing the
+    // file, as git and libgit2 decide it (but for the exemption of a file as checked out).
     if size != entry.file_size && entry.file_size != 0 {
-        return Verdict::Modified;
+        return match crate::worktree::as_checked_out(repo, &entry.path) {
+            true => Verdict::Clean,
+            false => Verdict::Modified,
+        };
     }
     let same_stat = stat_matches(entry, &meta, settings.trust_ctime);
     // The export cannot know the extracted files' inodes: under core.checkStat=minimal git

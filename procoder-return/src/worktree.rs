@@ -11,7 +11,7 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
         .index()
         .map_err(|e| Failure::internal("cannot read the index", e))?;
     let tracked = crate::tracked::check(repo, &mut index, &settings)?;
-    let staged = staged(repo, &index)?;
+    let staged = crate::staged::staged(repo, &index)?;
     let mut dirty = Dirty::default();
     // A path staged as deleted whose file is still there is one untracked file, as libgit2's
     // status paired the two (and as the refusal always listed it).
@@ -51,31 +51,6 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     }
     let task = exchange.task.root_ref.trim_start_matches("refs/heads/");
     Err(dirty.failure(task, reattach(repo, exchange)))
-}
-
-/// Paths whose index entry differs from HEAD's tree, and whether the index deletes them.
-fn staged(repo: &git2::Repository, index: &git2::Index) -> Result<Vec<(Vec<u8>, bool)>> {
-    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
-    let mut opts = git2::DiffOptions::new();
-    opts.include_typechange(true).ignore_submodules(true);
-    let diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(index), Some(&mut opts))
-        .map_err(|e| Failure::internal("cannot compare the index with HEAD", e))?;
-    let mut out = Vec::new();
-    for delta in diff.deltas() {
-        if delta.status() == git2::Delta::Conflicted {
-            continue;
-        }
-        let file = match delta.new_file().path_bytes() {
-            Some(p) => p,
-            None => match delta.old_file().path_bytes() {
-                Some(p) => p,
-                None => continue,
-            },
-        };
-        out.push((file.to_vec(), delta.status() == git2::Delta::Deleted));
-    }
-    Ok(out)
 }
 
 /// `git checkout -B <task>` when HEAD is detached on the base or on commits beyond it that

@@ -67,7 +67,11 @@ fn base_repo() -> TestRepo {
     write_file(d, "run.sh", b"#!/bin/sh\necho run\n");
     set_mode(&d.join("run.sh"), 0o755);
     std::os::unix::fs::symlink("a.txt", d.join("link")).expect("symlink");
-    write_file(d, ".gitignore", b"*.log\nbuild/\nvendor/\n!vendor/keep.txt\n");
+    write_file(
+        d,
+        ".gitignore",
+        b"*.log\nbuild/\nvendor/\n!vendor/keep.txt\n",
+    );
     write_file(d, "dir/.gitignore", b"!keep.log\nsub/*.tmp\n");
     write_file(d, "dir/keep.log", b"kept log\n");
     write_file(d, "logs/.gitignore", b"*\n!want.txt\n!.gitignore\n");

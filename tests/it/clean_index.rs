@@ -41,7 +41,10 @@ fn first_line(out: &std::process::Output) -> String {
 fn same_size_edit(sandbox: &Sandbox, rel: &str, mtime: SystemTime) {
     let path = sandbox.root.join(rel);
     std::fs::write(&path, b"ALPHA\n").expect("rewrite in place");
-    let file = std::fs::File::options().write(true).open(&path).expect("open");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
     file.set_modified(mtime).expect("set mtime");
 }
 
@@ -54,7 +57,11 @@ fn the_first_run_writes_the_refreshed_index_back() {
         "the export's index has no inodes: {exported:?}"
     );
     let out = sandbox.run_return_output();
-    assert!(first_line(&out).starts_with("NO_NEW_COMMITS: "), "{}", stderr(&out));
+    assert!(
+        first_line(&out).starts_with("NO_NEW_COMMITS: "),
+        "{}",
+        stderr(&out)
+    );
     let refreshed = stat_data(&sandbox);
     assert!(!refreshed.is_empty());
     for (path, dev, ino) in &refreshed {
@@ -69,7 +76,11 @@ fn the_first_run_writes_the_refreshed_index_back() {
     let index = sandbox.root.join(".git/index");
     let before = std::fs::read(&index).expect("the index");
     let out = sandbox.run_return_output();
-    assert!(first_line(&out).starts_with("NO_NEW_COMMITS: "), "{}", stderr(&out));
+    assert!(
+        first_line(&out).starts_with("NO_NEW_COMMITS: "),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read(&index).expect("the index"), before);
 }
 
@@ -91,18 +102,34 @@ fn a_trusted_entry_is_not_read_and_a_racy_one_is_hashed() {
             .expect("open");
         file.set_modified(mtime).expect("set mtime");
         let out = sandbox.run_return_output();
-        assert!(first_line(&out).starts_with("NO_NEW_COMMITS: "), "{}", stderr(&out));
+        assert!(
+            first_line(&out).starts_with("NO_NEW_COMMITS: "),
+            "{}",
+            stderr(&out)
+        );
         same_size_edit(&sandbox, "a.txt", mtime);
         // git second: its status smudges a racily clean entry it finds changed (size 0).
         let out = sandbox.run_return_output();
         let git_sees = sandbox.git(&["status", "--porcelain"]);
         if racy {
             assert_eq!(git_sees, " M a.txt");
-            assert!(first_line(&out).starts_with("WORKTREE_DIRTY: "), "{}", stderr(&out));
-            assert!(stderr(&out).contains("  modified: a.txt\n"), "{}", stderr(&out));
+            assert!(
+                first_line(&out).starts_with("WORKTREE_DIRTY: "),
+                "{}",
+                stderr(&out)
+            );
+            assert!(
+                stderr(&out).contains("  modified: a.txt\n"),
+                "{}",
+                stderr(&out)
+            );
         } else {
             assert_eq!(git_sees, "");
-            assert!(first_line(&out).starts_with("NO_NEW_COMMITS: "), "{}", stderr(&out));
+            assert!(
+                first_line(&out).starts_with("NO_NEW_COMMITS: "),
+                "{}",
+                stderr(&out)
+            );
         }
     }
 }
