@@ -211,3 +211,51 @@ fn nested_repo(dir: &Path) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, content: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    }
+
+    /// A submodule `sub` whose gitlink the cursor has passed (tracked `sub-x` sorts between
+    /// `sub` and `sub/`) stays out; a nested repository is one entry; tracked paths, ignored
+    /// ones and `.git` are passed over; the order is git's.
+    #[test]
+    fn walk_lists_what_git_lists_in_its_order() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let root = dir.path();
+        let repo = git2::Repository::init(root).expect("init");
+        for f in ["sub-x", "a-b", "dir/t.txt"] {
+            write(root, f, f);
+        }
+        write(root, ".gitignore", "*.o\n");
+        let mut index = repo.index().expect("index");
+        for f in ["sub-x", "a-b", "dir/t.txt", ".gitignore"] {
+            index.add_path(Path::new(f)).expect("add");
+        }
+        let mut gitlink = index.get_path(Path::new("sub-x"), 0).expect("entry");
+        gitlink.path = b"sub".to_vec();
+        gitlink.mode = GITLINK;
+        index.add(&gitlink).expect("gitlink");
+        write(root, "sub/.git", "gitdir: elsewhere\n");
+        write(root, "sub/inner.txt", "the submodule's");
+        write(root, "nest/.git/HEAD", "ref: refs/heads/main\n");
+        write(root, "nest/file.txt", "the nested repository's");
+        for f in ["a/u.txt", "dir/new.txt", "dir/x.o", "sub.txt", "z.txt"] {
+            write(root, f, f);
+        }
+        let mut found = Vec::new();
+        walk(&repo, &index, &mut |p| {
+            found.push(String::from_utf8_lossy(p).into_owned())
+        });
+        assert_eq!(
+            found,
+            ["a/u.txt", "dir/new.txt", "nest/", "sub.txt", "z.txt"]
+        );
+    }
+}
