@@ -97,6 +97,12 @@ impl Conversion {
         self.ident || matches!(self.crlf, Crlf::TextCrlf | Crlf::AutoCrlf)
     }
 
+    /// True when `git add` may store something other than the file's bytes (CRLF turned into
+    /// LF, `$Id$` collapsed): the file's plain hash then need not be its blob's id.
+    pub fn cleans(&self) -> bool {
+        self.ident || !matches!(self.crlf, Crlf::Undefined | Crlf::Binary)
+    }
+
     /// The bytes `git checkout` writes for `blob` (whose id is `oid`).
     pub fn to_worktree<'a>(&self, blob: &'a [u8], oid: git2::Oid) -> Cow<'a, [u8]> {
         let mut out = Cow::Borrowed(blob);

@@ -18,6 +18,12 @@ mod refs;
 #[cfg(unix)]
 mod run;
 #[cfg(unix)]
+mod staged;
+#[cfg(unix)]
+mod tracked;
+#[cfg(unix)]
+mod untracked;
+#[cfg(unix)]
 mod worktree;
 
 #[cfg(unix)]

@@ -2,48 +2,49 @@
 
 use crate::RERUN;
 use procoder_manifest::{ErrorCode, Exchange, Failure, Result};
+use std::collections::{BTreeMap, HashSet};
 
 /// Refuses staged, unstaged and untracked (not ignored) changes, listing each path.
 pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
-    trust_exported_stat(repo)?;
-    let mut opts = git2::StatusOptions::new();
-    // The exported index has no stat data (it cannot know the extracted files' inodes), so
-    // the first check hashes every file; writing the refreshed index back, as `git status`
-    // does, makes every later run a stat per file; libgit2 does not write it by default.
-    opts.update_index(true);
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false)
-        .exclude_submodules(true);
-    let statuses = repo
-        .statuses(Some(&mut opts))
-        .map_err(|e| Failure::internal("cannot read the work tree status", e))?;
+    let settings = crate::tracked::Settings::read(repo);
+    let mut index = repo
+        .index()
+        .map_err(|e| Failure::internal("cannot read the index", e))?;
+    let tracked = crate::tracked::check(repo, &mut index, &settings)?;
+    let staged = crate::staged::staged(repo, &index)?;
     let mut dirty = Dirty::default();
-    for entry in statuses.iter() {
-        let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
-        let s = entry.status();
-        if s == git2::Status::WT_MODIFIED && as_checked_out(repo, entry.path_bytes()) {
-            continue;
+    // A path staged as deleted whose file is still there is one untracked file, as libgit2's
+    // status paired the two (and as the refusal always listed it).
+    let deleted: HashSet<&[u8]> = staged
+        .iter()
+        .filter(|(_, deleted)| *deleted)
+        .map(|(p, _)| p.as_slice())
+        .collect();
+    let mut deleted_but_present = HashSet::new();
+    crate::untracked::walk(repo, &index, &mut |path| {
+        if deleted.contains(path) {
+            deleted_but_present.insert(path.to_vec());
         }
-        if s.is_wt_new() && !s.is_index_new() {
-            dirty.untracked(path);
-            continue;
+        dirty.untracked(String::from_utf8_lossy(path).into_owned());
+    });
+    // One line a path, in path order: conflicted before staged before modified.
+    let mut lines: BTreeMap<&[u8], &str> = BTreeMap::new();
+    for path in &tracked.modified {
+        lines.insert(path, "modified");
+    }
+    for (path, _) in &staged {
+        if !deleted_but_present.contains(path) {
+            lines.insert(path, "staged");
         }
-        let tag = if s.intersects(
-            git2::Status::INDEX_NEW
-                | git2::Status::INDEX_MODIFIED
-                | git2::Status::INDEX_DELETED
-                | git2::Status::INDEX_RENAMED
-                | git2::Status::INDEX_TYPECHANGE,
-        ) {
-            "staged"
-        } else if s.is_conflicted() {
-            "conflicted"
-        } else {
-            dirty.unstaged = true;
-            "modified"
-        };
-        dirty.lines.push(format!("{tag}: {path}"));
+    }
+    for path in &tracked.conflicted {
+        lines.insert(path, "conflicted");
+    }
+    for (path, tag) in lines {
+        dirty.unstaged |= tag == "modified";
+        dirty
+            .lines
+            .push(format!("{tag}: {}", String::from_utf8_lossy(path)));
     }
     if dirty.is_empty() {
         return Ok(());
@@ -225,7 +226,7 @@ pub(crate) fn sh_quote(s: &str) -> String {
 /// is clean for git, which trusts the exported index's stat data, but libgit2 compares inode
 /// numbers, re-hashes it, and a blob committed with CRLF under an explicit `text` attribute
 /// then hashes differently: a bare WORKTREE_DIRTY that `git status` would not confirm.
-fn as_checked_out(repo: &git2::Repository, path: &[u8]) -> bool {
+pub(crate) fn as_checked_out(repo: &git2::Repository, path: &[u8]) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let rel = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
     let (Some(workdir), Ok(index)) = (repo.workdir(), repo.index()) else {
@@ -266,52 +267,4 @@ pub(crate) fn with_stat(mut entry: git2::IndexEntry, meta: &std::fs::Metadata) -
     entry.gid = meta.gid();
     entry.file_size = meta.size() as u32;
     entry
-}
-
-/// Gives index entries still carrying the export's stat data (no inode) the file's full stat
-/// data when its size and whole-second mtime match, as `core.checkStat=minimal` tells git to
-/// trust them. libgit2 ignores that setting and compares inode numbers, so without this the
-/// helper's first status hashed every file (0.4 s on git.git, 1.2 s on libgit2's 15,606).
-fn trust_exported_stat(repo: &git2::Repository) -> Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let Some(workdir) = repo.workdir() else {
-        return Ok(());
-    };
-    let mut index = repo
-        .index()
-        .map_err(|e| Failure::internal("cannot read the index", e))?;
-    let mut trusted = Vec::new();
-    for entry in index.iter() {
-        if entry.ino != 0 || entry.dev != 0 || entry.mode == 0o160000 {
-            continue;
-        }
-        use std::os::unix::ffi::OsStrExt;
-        let path = workdir.join(std::ffi::OsStr::from_bytes(&entry.path));
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        let kind_matches = match entry.mode {
-            0o120000 => meta.file_type().is_symlink(),
-            0o100755 => meta.is_file() && meta.permissions().mode() & 0o111 != 0,
-            _ => meta.is_file() && meta.permissions().mode() & 0o111 == 0,
-        };
-        if !kind_matches
-            || meta.size() as u32 != entry.file_size
-            || meta.mtime() as i32 != entry.mtime.seconds()
-        {
-            continue;
-        }
-        trusted.push(with_stat(entry, &meta));
-    }
-    if trusted.is_empty() {
-        return Ok(());
-    }
-    for e in &trusted {
-        index
-            .add(e)
-            .map_err(|err| Failure::internal("cannot refresh the index", err))?;
-    }
-    index
-        .write()
-        .map_err(|e| Failure::internal("cannot write the index", e))
 }

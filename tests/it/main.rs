@@ -7,6 +7,7 @@ mod apply_checkout;
 mod apply_refusals;
 mod archive;
 mod clean_agreement;
+mod clean_index;
 mod cli_snapshots;
 mod close;
 mod common;
