@@ -6,7 +6,7 @@
 #
 # prepare  vs  git clone --no-local + zip of the clone
 # return   vs  git bundle create <base>..<task>          (S1..S5, see bench/scenario.sh)
-# apply    vs  git -c transfer.fsckObjects=true fetch <that bundle>
+# apply    vs  git -c transfer.fsckObjects=true fetch <that bundle> && git update-ref
 # Times are whole-process medians (bench/measure.py: wall clock, one child process a run);
 # memory is the peak RSS of the process over the runs.
 set -euo pipefail
@@ -93,7 +93,8 @@ for s in S1 S2 S3 S4 S5; do
     # apply vs fetch, each into a fresh --shared clone of the source (same objects, no copy)
     fresh='rm -rf "$work/dst" && git clone -q --shared "$src" "$work/dst" && cp -r "$src/.git/procoder" "$work/dst/.git/" && git -C "$work/dst" update-ref "$task" "$base"'
     timed_fresh "$s-apply" "$fresh" "$bin/procoder" -C "$work/dst" apply "$sb/procoder-return-$id.zip"
-    timed_fresh "$s-fetch" "$fresh" git -C "$work/dst" -c transfer.fsckObjects=true fetch -q "$work/git.bundle" "$task:refs/heads/fetched"
+    # What the Go tool does: fetch the bundle, then move the branch.
+    timed_fresh "$s-fetch" "$fresh" sh -c "git -C '$work/dst' -c transfer.fsckObjects=true fetch -q '$work/git.bundle' '$task:refs/heads/fetched' && git -C '$work/dst' update-ref '$task' refs/heads/fetched"
     read -r at am < <(medians "$s-apply"); read -r ft fm < <(medians "$s-fetch")
     row "$s apply" "$at" "$am" "$(python3 -c "print(f'{$at/$ft:.2f}')")" "$ft" "$fm" "" "" ""
 done
@@ -102,4 +103,4 @@ echo
 echo "procoder bench on $label ($objects objects), medians of $runs runs, $(nproc) cores"
 printf '%-10s %9s %9s %7s | %9s %9s | %11s %11s %7s\n' step "ours s" "ours MiB" ratio "git s" "git MiB" "ours bytes" "git bytes" ratio
 printf '%s\n' "${rows[@]}"
-echo "git side: prepare = git clone --no-local + zip; return = git bundle create; apply = git fetch (transfer.fsckObjects)"
+echo "git side: prepare = git clone --no-local + zip; return = git bundle create (+status: git status --porcelain && git bundle create); apply = git fetch (transfer.fsckObjects) + git update-ref"
