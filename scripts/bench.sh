@@ -65,6 +65,10 @@ timed_fresh prepare "$cleanup_prepare" "$bin/procoder" -C "$src" prepare --outpu
 timed_fresh clone 'rm -rf "$work/clone" "$work/clone.zip"' sh -c "git clone -q --no-local '$src' '$work/clone' && $(declare -f zip_tool); zip_tool '$work/clone' '$work/clone.zip'"
 read -r pt pm < <(medians prepare); read -r ct cm < <(medians clone)
 row prepare "$pt" "$pm" "$(python3 -c "print(f'{$pt/$ct:.2f}')")" "$ct" "$cm" "$(size "$work/task.zip")" "$(size "$work/clone.zip")" "$(python3 -c "print(f'{$(size "$work/task.zip")/$(size "$work/clone.zip"):.2f}')")"
+# The package carries the helper twice (deflated), which a clone has no counterpart of.
+helpers=$(python3 -c "import zipfile,sys; print(sum(i.compress_size for i in zipfile.ZipFile(sys.argv[1]).infolist() if i.filename.endswith('procoder-return')))" "$work/task.zip")
+nohelp=$(( $(size "$work/task.zip") - helpers ))
+rows+=("$(printf '%-10s %29s | %19s | %11s %11s %7s' "  -helpers" "" "package minus helpers" "$nohelp" "$(size "$work/clone.zip")" "$(python3 -c "print(f'{$nohelp/$(size "$work/clone.zip"):.3f}')")")")
 
 id=$(ls "$src/.git/procoder/exchanges" | tail -1)
 task=refs/heads/procoder/$id/task

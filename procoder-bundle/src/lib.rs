@@ -28,7 +28,9 @@ mod write;
 pub use enumerate::{reachable, Reachable};
 pub use fsck::{check_new_objects, check_sandbox_commits, Fault};
 pub use header::{BundleHeader, BundleVersion, Prerequisite};
-pub use packcopy::{estimate_export_pack, write_export_pack, ExportPack, PackEstimate};
+pub use packcopy::{
+    estimate_export_pack, pack_in_progress, write_export_pack, ExportPack, PackEstimate,
+};
 pub use progress::{Phase, Progress, Silent, WithTotal};
 pub use quarantine::{read_bundle, Quarantine};
 pub use write::{write_bundle, BundleStats};

@@ -184,3 +184,102 @@ fn export_from_a_repository_with_a_multi_pack_index() {
     let sandbox = prepared.unzip();
     check_export(&repo, &sandbox);
 }
+
+/// `lines` lines from `from` on, with `edit` changed: versions of one file for git to chain.
+fn lines_text(from: usize, lines: usize, edit: usize) -> Vec<u8> {
+    let mut s = String::new();
+    for i in from..from + lines {
+        match i == edit {
+            true => s.push_str(&format!("line {i} was edited here, once\n")),
+            false => s.push_str(&format!(
+                "line {i}: {:08x} of a long file that deltifies\n",
+                i.wrapping_mul(2_654_435_761) % 0xffff_ffff
+            )),
+        }
+    }
+    s.into_bytes()
+}
+
+/// verify-pack -v's line of `oid`: (size in pack, delta base if a delta).
+fn pack_line(verbose: &str, oid: &str) -> (u64, Option<String>) {
+    let line = verbose
+        .lines()
+        .find(|l| l.starts_with(oid))
+        .unwrap_or_else(|| panic!("{oid} is in the pack:\n{verbose}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let in_pack = f
+        .get(3)
+        .and_then(|s| s.parse().ok())
+        .expect("a size in pack");
+    (in_pack, f.get(6).map(|s| (*s).to_owned()))
+}
+
+#[test]
+fn a_delta_whose_base_is_only_on_an_unexported_ref_is_rebased_on_an_exported_one() {
+    let repo = TestRepo::new();
+    let d = &repo.dir;
+    // Sizes decreasing, each version close to the next: git stores exported <- remote-only
+    // <- main's newest, the middle one reachable only from refs/remotes/x/main.
+    write_file(d, "big.txt", &lines_text(0, 3000, usize::MAX));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "exported"]);
+    let exported = repo.rev("HEAD:big.txt");
+    repo.git(&["checkout", "-q", "-b", "x"]);
+    write_file(d, "big.txt", &lines_text(200, 2800, 1500));
+    repo.git(&["commit", "-q", "-am", "only on a remote"]);
+    let remote_only = repo.rev("HEAD:big.txt");
+    repo.git(&["update-ref", "refs/remotes/x/main", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "x"]);
+    write_file(d, "big.txt", &lines_text(300, 2700, 1500));
+    repo.git(&["commit", "-q", "-am", "newest"]);
+    let newest = repo.rev("HEAD:big.txt");
+    repo.git(&["gc", "-q", "--aggressive"]);
+    let source = git(d, &["verify-pack", "-v", &first_idx(d)]);
+    assert_eq!(
+        pack_line(&source, &newest).1,
+        Some(remote_only.clone()),
+        "{source}"
+    );
+    assert_eq!(
+        pack_line(&source, &remote_only).1,
+        Some(exported.clone()),
+        "{source}"
+    );
+
+    let prepared = repo.prepare();
+    let sandbox = prepared.unzip();
+    check_export(&repo, &sandbox);
+    assert!(
+        !git_output(&sandbox.root, &["cat-file", "-e", &remote_only])
+            .status
+            .success(),
+        "the remote's blob is not exported"
+    );
+    let idx = first_idx(&sandbox.root);
+    let verbose = git(&sandbox.root, &["verify-pack", "-v", &idx]);
+    let (in_pack, base) = pack_line(&verbose, &newest);
+    assert_eq!(
+        base,
+        Some(exported),
+        "rebased on the exported version:\n{verbose}"
+    );
+    // Written whole (before rebasing), it would take its content deflated as the export does.
+    let content = std::process::Command::new("git")
+        .args(["cat-file", "blob", &newest])
+        .current_dir(&sandbox.root)
+        .output()
+        .expect("git cat-file")
+        .stdout;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(4));
+    std::io::Write::write_all(&mut z, &content).expect("deflate");
+    let whole = z.finish().expect("deflate").len() as u64;
+    assert!(
+        in_pack * 10 < whole,
+        "the delta ({in_pack} bytes) is far smaller than the object whole ({whole})"
+    );
+    git(
+        &sandbox.root,
+        &["index-pack", "--verify", &idx.replace(".idx", ".pack")],
+    );
+}

@@ -86,9 +86,11 @@ pub fn write_archive<W: Write + Seek>(
     // HEAD's commit too: a detached HEAD may be reachable from no ref.
     let mut tips: Vec<git2::Oid> = input.refs.iter().map(|(_, oid)| *oid).collect();
     tips.extend(input.head_oid);
+    let mut deflating = None;
     if !tips.is_empty() {
         let found = crate::reachable(input.repo, &tips, None, progress)?;
-        (stats.objects, _) = pack(
+        let (packing, name);
+        (packing, name, stats.objects, _) = pack(
             &mut zip,
             opts,
             &git,
@@ -97,6 +99,7 @@ pub fn write_archive<W: Write + Seek>(
             input.scratch,
             progress,
         )?;
+        deflating = Some((packing, name));
     }
 
     // HEAD's entries by path: what the index holds and where disk files are compared.
@@ -197,6 +200,9 @@ pub fn write_archive<W: Write + Seek>(
         .collect();
     if input.head_oid.is_some() {
         index_member(&mut zip, &git, entries, input.unix_time)?;
+    }
+    if let Some((deflating, name)) = deflating {
+        deflating.finish(&mut zip, &name)?;
     }
     let out = zip.finish().map_err(zerr("the zip directory"))?;
     Ok((out, stats))

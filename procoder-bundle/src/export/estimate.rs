@@ -49,7 +49,7 @@ pub fn estimate(
         .collect();
     let pack = estimate_export_pack(repo, &found.objects, &watch)?;
     let mut est = SizeEstimate {
-        pack: pack.pack_bytes + pack.idx_bytes,
+        pack: pack.pack_zipped + pack.idx_zipped,
         largest: pack.largest.clone(),
         ..SizeEstimate::default()
     };

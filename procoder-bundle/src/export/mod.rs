@@ -7,14 +7,17 @@
 
 mod archive;
 mod attrs;
+mod deflate_pack;
 mod estimate;
 mod helper;
 mod index;
 mod worktree;
 
-use crate::{layout, package::zip_time, write_export_pack, Progress, Reachable};
+use crate::{layout, pack_in_progress, package::zip_time, write_export_pack, Progress, Reachable};
 pub use archive::{write_archive, ArchiveInput, ArchiveStats};
 use attrs::Attrs;
+use deflate_pack::Deflating;
+pub use deflate_pack::LEVEL as PACK_LEVEL;
 pub use estimate::{estimate, SizeEstimate};
 pub use helper::DeflatedHelper;
 use procoder_manifest::{Exchange, Failure, Result};
@@ -74,8 +77,8 @@ fn ioerr(what: &str) -> impl FnOnce(std::io::Error) -> Failure + '_ {
 struct Opts {
     /// A small file, deflated, 0644.
     file: SimpleFileOptions,
-    /// An already compressed file (a pack), stored, 0444.
-    stored: SimpleFileOptions,
+    /// A pack file, 0444.
+    pack: SimpleFileOptions,
     /// A folder, 0755.
     dir: SimpleFileOptions,
 }
@@ -87,9 +90,7 @@ impl Opts {
             file: opts
                 .unix_permissions(0o644)
                 .compression_method(CompressionMethod::Deflated),
-            stored: opts
-                .unix_permissions(0o444)
-                .compression_method(CompressionMethod::Stored),
+            pack: opts.unix_permissions(0o444),
             dir: opts.unix_permissions(0o755),
         }
     }
@@ -164,8 +165,9 @@ fn skeleton<W: Write + Seek>(
     )
 }
 
-/// The pack (and `.git/shallow` when the walk cut history) of the objects `found`.
-/// Returns the object count and the commits cut off.
+/// The pack (and `.git/shallow` when the walk cut history) of the objects `found`: the index
+/// is written now, the pack is being deflated for [`Deflating::finish`] to add at the end.
+/// Returns that, the pack's entry name, the object count and the commits cut off.
 fn pack<W: Write + Seek>(
     zip: &mut zip::ZipWriter<W>,
     opts: Opts,
@@ -174,27 +176,41 @@ fn pack<W: Write + Seek>(
     found: Reachable,
     scratch: &Path,
     progress: &mut dyn Progress,
-) -> Result<(usize, usize)> {
-    let pack = write_export_pack(repo, found.objects, &scratch.join("pack"), progress)?;
+) -> Result<(Deflating, String, usize, usize)> {
+    let dir = scratch.join("pack");
+    std::fs::create_dir_all(&dir).map_err(ioerr("the pack"))?;
+    let deflating = deflate_pack::start(&pack_in_progress(&dir), opts.pack, scratch)?;
+    let pack = write_export_pack(repo, found.objects, &dir, progress, &mut |n| {
+        deflating.on_disk(n)
+    })?;
+    let pack_len = std::fs::metadata(&pack.pack)
+        .map_err(ioerr("the pack"))?
+        .len();
+    deflating.written(pack_len);
     if !found.shallow.is_empty() {
         let list: String = found.shallow.iter().map(|c| format!("{c}\n")).collect();
         small(zip, opts, git, "shallow", list.as_bytes())?;
     }
-    for path in [&pack.pack, &pack.idx] {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("pack files are named pack-<hex>.{pack,idx}");
-        let len = std::fs::metadata(path).map_err(ioerr(name))?.len();
-        zip.start_file(
-            format!("{git}/objects/pack/{name}"),
-            opts.stored.large_file(len >= u32::MAX as u64),
-        )
-        .map_err(zerr(name))?;
-        let mut src = std::fs::File::open(path).map_err(ioerr(name))?;
-        std::io::copy(&mut src, zip).map_err(ioerr(name))?;
-    }
-    Ok((pack.objects, found.shallow.len()))
+    let name = |path: &Path| -> String {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        format!("{git}/objects/pack/{}", name.unwrap_or_default())
+    };
+    // The index deflates by 1.4% only (object ids and CRCs do not), but it costs little.
+    zip.start_file(
+        name(&pack.idx),
+        opts.pack
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(i64::from(deflate_pack::LEVEL))),
+    )
+    .map_err(zerr("the pack index"))?;
+    let mut src = std::fs::File::open(&pack.idx).map_err(ioerr("the pack index"))?;
+    std::io::copy(&mut src, zip).map_err(ioerr("the pack index"))?;
+    Ok((
+        deflating,
+        name(&pack.pack),
+        pack.objects,
+        found.shallow.len(),
+    ))
 }
 
 /// `.git/index` for `entries`, whose trusted files carry `unix_time`.
@@ -252,7 +268,8 @@ pub fn write<W: Write + Seek>(
         input.exchange.to_json().as_bytes(),
     )?;
 
-    (stats.objects, stats.shallow) = pack(
+    let (deflating, pack_name);
+    (deflating, pack_name, stats.objects, stats.shallow) = pack(
         &mut zip,
         opts,
         &git,
@@ -297,6 +314,7 @@ pub fn write<W: Write + Seek>(
     input
         .helper
         .copy_into(&mut zip, format!("{git}/{}", layout::HELPER_COPY))?;
+    deflating.finish(&mut zip, &pack_name)?;
     let out = zip.finish().map_err(zerr("the zip directory"))?;
     Ok((out, stats))
 }

@@ -1,11 +1,13 @@
 //! The export pack, made by copying: every reachable object's compressed entry is copied out
 //! of the repository's packs (deltas kept; an offset delta's distance rewritten), and the
 //! `.idx` is written from the offsets and CRCs already known. An object whose delta base is
-//! not exported, or that is loose, is written whole. libgit2's packbuilder would re-deltify
-//! everything instead (134 s and 812 MiB on git.git).
+//! not exported is rebased on an exported entry of its chain (`redelta`) or, like a loose
+//! object, written whole. libgit2's packbuilder would re-deltify everything instead (134 s and
+//! 812 MiB on git.git).
 
 mod estimate;
 mod idx;
+mod redelta;
 pub(crate) mod writer;
 
 pub use estimate::{estimate_export_pack, PackEstimate};
@@ -29,16 +31,27 @@ pub struct ExportPack {
     pub objects: usize,
     /// Of those, entries copied as they were (deltas included).
     pub copied: usize,
+    /// Of those, objects whose base was not exported, written against an exported entry of
+    /// their chain (as a delta, or whole when the delta was not smaller than half).
+    pub rebased: usize,
+}
+
+/// Where [`write_export_pack`] writes the pack into `dir` before naming it.
+pub fn pack_in_progress(dir: &Path) -> PathBuf {
+    dir.join("tmp-export.pack")
 }
 
 /// Packs `objects` (what [`reachable`](crate::reachable) found) into `dir`, copying pack
 /// entries where it can. Which objects to export is the walk's to say, with its depth limit
-/// and shallow commits; this only packs them.
+/// and shallow commits; this only packs them. `on_disk` is told, as the pack is written (at
+/// [`pack_in_progress`]), how many of its bytes are in the file, the last call with its whole
+/// length.
 pub fn write_export_pack(
     repo: &git2::Repository,
     objects: HashSet<git2::Oid>,
     dir: &Path,
     progress: &mut dyn Progress,
+    on_disk: &mut dyn FnMut(u64),
 ) -> Result<ExportPack> {
     // `remaining` starts as every object to export; each is taken by the first pack holding
     // it, and what is left at the end (loose objects) is written whole.
@@ -58,12 +71,13 @@ pub fn write_export_pack(
     }
 
     std::fs::create_dir_all(dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
-    let tmp_path = dir.join("tmp-export.pack");
+    let tmp_path = pack_in_progress(dir);
     let file = std::fs::File::create(&tmp_path).map_err(io_err("cannot create the export pack"))?;
     let mut out = PackWriter::new(BufWriter::with_capacity(1 << 20, file), count)
         .map_err(io_err("cannot write the export pack"))?;
     let odb = crate::odb(repo)?;
     let mut copied = 0usize;
+    let mut rebased = 0usize;
     let odb_sizes = &odb;
     // Bytes to copy, known from the source indexes; loose objects add a little on top.
     let planned: u64 = plans
@@ -94,6 +108,8 @@ pub fn write_export_pack(
         let file = std::fs::File::open(pack_path)
             .map_err(io_err(format!("cannot open {}", pack_path.display())))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut chains = redelta::Chains::new(pack_path, index)
+            .map_err(io_err(format!("cannot open {}", pack_path.display())))?;
         let mut pos = 0u64;
         // New offset of each entry of this pack once written: an offset delta may then point at it.
         let mut new_offset: Vec<Option<u64>> = vec![None; index.by_offset.len()];
@@ -119,9 +135,22 @@ pub fn write_export_pack(
                 Some(Base::Ref) => None,
                 None => Some(None),
             };
-            let start = match base_at {
-                None => write_whole(&mut out, &odb, entry.oid)?,
-                Some(base) => {
+            let start = match (base_at, &header.base) {
+                (None, Some(Base::Offset(at))) => {
+                    let written = |k: usize| new_offset[k].is_some();
+                    let found = chains
+                        .nearest(*at, &written)
+                        .map_err(io_err(format!("cannot read {}", pack_path.display())))?;
+                    let base = found.and_then(|(k, _)| {
+                        new_offset[k].map(|offset| (index.by_offset[k].oid, offset))
+                    });
+                    if base.is_some() {
+                        rebased += 1;
+                    }
+                    write_delta_or_whole(&mut out, &odb, entry.oid, base)?
+                }
+                (None, _) => write_whole(&mut out, &odb, entry.oid)?,
+                (Some(base), _) => {
                     let start = out.begin();
                     let distance = base.map(|b| start - b);
                     let kind = if base.is_some() {
@@ -148,6 +177,7 @@ pub fn write_export_pack(
             new_offset[k] = Some(start);
             if out.entries.len() % 256 == 0 {
                 progress.advance(out.offset().min(planned));
+                on_disk(out.on_disk());
             }
         }
     }
@@ -159,6 +189,7 @@ pub fn write_export_pack(
         write_whole(&mut out, &odb, oid)?;
     }
     progress.advance(out.offset().min(planned));
+    let length = out.offset() + 20;
     let (sum, entries, file) = out
         .finish()
         .map_err(io_err("cannot finish the export pack"))?;
@@ -166,6 +197,7 @@ pub fn write_export_pack(
         .map_err(|e| Failure::internal("cannot flush the export pack", e.into_error()))?
         .sync_all()
         .map_err(io_err("cannot sync the export pack"))?;
+    on_disk(length);
     let name: String = sum.iter().map(|b| format!("{b:02x}")).collect();
     let pack = dir.join(format!("pack-{name}.pack"));
     let idx = dir.join(format!("pack-{name}.idx"));
@@ -182,6 +214,7 @@ pub fn write_export_pack(
         idx,
         objects,
         copied,
+        rebased,
     })
 }
 
@@ -315,7 +348,7 @@ fn copy_exact<W: Write>(
     Ok(())
 }
 
-/// The zlib level of objects written whole (see `write_whole`).
+/// The zlib level of objects written whole and of rebased deltas (see `deflate`).
 pub(crate) const WHOLE_LEVEL: u32 = 4;
 
 /// Writes an object whole (its inflated content, deflated again); returns its offset.
@@ -324,7 +357,35 @@ fn write_whole<W: Write>(
     odb: &git2::Odb<'_>,
     id: git2::Oid,
 ) -> Result<u64> {
+    write_delta_or_whole(out, odb, id, None)
+}
+
+/// Writes an object as a delta against `base` (an entry already written: its id and offset)
+/// when one is smaller than half the object, as git's pack-objects asks, else whole; returns
+/// its offset.
+fn write_delta_or_whole<W: Write>(
+    out: &mut PackWriter<W>,
+    odb: &git2::Odb<'_>,
+    id: git2::Oid,
+    base: Option<(git2::Oid, u64)>,
+) -> Result<u64> {
     let obj = odb.read(id).map_err(git_err(format!("cannot read {id}")))?;
+    if let Some((base_id, base_at)) = base.filter(|_| obj.len() as u64 <= redelta::MAX_SIZE) {
+        let source = odb
+            .read(base_id)
+            .map_err(git_err(format!("cannot read {base_id}")))?;
+        if source.kind() == obj.kind() {
+            if let Some(delta) = crate::delta::encode(source.data(), obj.data(), obj.len() / 2) {
+                let data = deflate(&delta)?;
+                let start = out.begin();
+                out.header(OBJ_OFS_DELTA, delta.len() as u64, Some(start - base_at))
+                    .and_then(|()| out.data(&data))
+                    .map_err(io_err("cannot write the export pack"))?;
+                out.end(*from_git(id).as_bytes(), start);
+                return Ok(start);
+            }
+        }
+    }
     let kind = match obj.kind() {
         git2::ObjectType::Commit => 1,
         git2::ObjectType::Tree => 2,
@@ -337,21 +398,26 @@ fn write_whole<W: Write>(
             ))
         }
     };
-    // Level 4, not zlib's default 6: a --depth export writes many objects whole (their delta
-    // bases are cut off) and deflate was 79% of its time. git.git with --depth 1 (76,234
-    // objects): level 6 took 19.3 s for 289 MB, level 4 11.9 s for 297 MB, level 1 10.0 s for
-    // 323 MB. A full export writes few objects whole and does not change.
-    let mut z = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(obj.len() / 2 + 64),
-        flate2::Compression::new(WHOLE_LEVEL),
-    );
-    z.write_all(obj.data())
-        .map_err(io_err("cannot compress an object"))?;
-    let data = z.finish().map_err(io_err("cannot compress an object"))?;
+    let data = deflate(obj.data())?;
     let start = out.begin();
     out.header(kind, obj.len() as u64, None)
         .and_then(|()| out.data(&data))
         .map_err(io_err("cannot write the export pack"))?;
     out.end(*from_git(id).as_bytes(), start);
     Ok(start)
+}
+
+/// Deflates an entry's content or delta.
+fn deflate(bytes: &[u8]) -> Result<Vec<u8>> {
+    // Level 4, not zlib's default 6: a --depth export writes many objects whole (their delta
+    // bases are cut off) and deflate was 79% of its time. git.git with --depth 1 (76,234
+    // objects): level 6 took 19.3 s for 289 MB, level 4 11.9 s for 297 MB, level 1 10.0 s for
+    // 323 MB. A full export writes few objects whole and does not change.
+    let mut z = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(bytes.len() / 2 + 64),
+        flate2::Compression::new(WHOLE_LEVEL),
+    );
+    z.write_all(bytes)
+        .map_err(io_err("cannot compress an object"))?;
+    z.finish().map_err(io_err("cannot compress an object"))
 }

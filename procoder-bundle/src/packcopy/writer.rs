@@ -111,6 +111,13 @@ impl<W: Write> PackWriter<W> {
     }
 }
 
+impl<W: Write> PackWriter<std::io::BufWriter<W>> {
+    /// Bytes written through the buffer to the file so far.
+    pub fn on_disk(&self) -> u64 {
+        self.offset - self.out.buffer().len() as u64
+    }
+}
+
 /// Writes a version 2 `.idx` for `entries` of the pack with checksum `pack_sum`.
 pub fn write_idx(
     out: &mut impl Write,

@@ -242,7 +242,6 @@ pub fn plant_canaries(local: &TestRepo) -> Vec<Canary> {
         Canary {
             marker: content,
             surfaces: &[
-                ZipZlib,
                 ZipLocalMember,
                 Member,
                 MemberZlib,
@@ -256,7 +255,6 @@ pub fn plant_canaries(local: &TestRepo) -> Vec<Canary> {
             marker: name,
             surfaces: &[
                 ZipBytes,
-                ZipZlib,
                 MemberName,
                 MemberZlib,
                 PackEntry,
@@ -268,7 +266,7 @@ pub fn plant_canaries(local: &TestRepo) -> Vec<Canary> {
         },
         Canary {
             marker: message,
-            surfaces: &[ZipZlib, PackEntry, ExtractedZlib, GitObjects, Git],
+            surfaces: &[MemberZlib, PackEntry, ExtractedZlib, GitObjects, Git],
         },
         Canary {
             marker: target,

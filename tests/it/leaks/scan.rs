@@ -17,9 +17,9 @@ const INFLATE_LIMIT: usize = 256 << 20;
 /// Where a marker was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Surface {
-    /// The zip file's bytes as they are (member names, stored members such as the pack).
+    /// The zip file's bytes as they are (member names, stored members).
     ZipBytes,
-    /// A zlib stream starting anywhere in the zip file's bytes (objects of the stored pack).
+    /// A zlib stream starting anywhere in the zip file's bytes (a stored member's).
     ZipZlib,
     /// A member found by walking the zip's local headers, inflated (hidden members too).
     ZipLocalMember,
