@@ -8,7 +8,9 @@
 
 use super::index::Entry;
 use super::worktree::Stamp;
-use super::{head_index, index_member, ioerr, pack, skeleton, zerr, Opts, Skeleton};
+use super::{
+    buffered, head_index, index_member, ioerr, pack, skeleton, unbuffer, zerr, Opts, Skeleton,
+};
 use crate::Progress;
 use procoder_manifest::{Failure, Result};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -64,7 +66,7 @@ pub fn write_archive<W: Write + Seek>(
     out: W,
     progress: &mut dyn Progress,
 ) -> Result<(W, ArchiveStats)> {
-    let mut zip = zip::ZipWriter::new(out);
+    let mut zip = zip::ZipWriter::new(buffered(out));
     let opts = Opts::at(input.unix_time);
     let top = input.top;
     let git = format!("{top}/.git");
@@ -204,7 +206,7 @@ pub fn write_archive<W: Write + Seek>(
     if let Some((deflating, name)) = deflating {
         deflating.finish(&mut zip, &name)?;
     }
-    let out = zip.finish().map_err(zerr("the zip directory"))?;
+    let out = unbuffer(zip.finish().map_err(zerr("the zip directory"))?)?;
     Ok((out, stats))
 }
 

@@ -64,6 +64,17 @@ pub struct Stats {
     pub encoded: Vec<String>,
 }
 
+/// The zip writer makes several small writes an entry: 301,085 write calls for libgit2's
+/// package unbuffered.
+fn buffered<W: Write + Seek>(out: W) -> std::io::BufWriter<W> {
+    std::io::BufWriter::with_capacity(1 << 20, out)
+}
+
+fn unbuffer<W: Write + Seek>(out: std::io::BufWriter<W>) -> Result<W> {
+    out.into_inner()
+        .map_err(|e| Failure::internal("cannot write the package", e.into_error()))
+}
+
 fn zerr(what: &str) -> impl FnOnce(zip::result::ZipError) -> Failure + '_ {
     move |e| Failure::internal(format!("cannot write {what} into the task package"), e)
 }
@@ -242,7 +253,7 @@ pub fn write<W: Write + Seek>(
     out: W,
     progress: &mut dyn Progress,
 ) -> Result<(W, Stats)> {
-    let mut zip = zip::ZipWriter::new(out);
+    let mut zip = zip::ZipWriter::new(buffered(out));
     let opts = Opts::at(input.unix_time);
     let file = opts.file;
     let top = input.top;
@@ -315,7 +326,7 @@ pub fn write<W: Write + Seek>(
         .helper
         .copy_into(&mut zip, format!("{git}/{}", layout::HELPER_COPY))?;
     deflating.finish(&mut zip, &pack_name)?;
-    let out = zip.finish().map_err(zerr("the zip directory"))?;
+    let out = unbuffer(zip.finish().map_err(zerr("the zip directory"))?)?;
     Ok((out, stats))
 }
 

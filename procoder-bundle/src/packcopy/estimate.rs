@@ -6,6 +6,7 @@
 //! what its content deflates to in the source packs; one rebased on an exported entry of its
 //! chain (`redelta`) from the chain's deltas up to it.
 
+use super::entries::{At, Entries};
 use super::idx::PackIndex;
 use super::{read_entry_header, redelta, source_packs, Base};
 use crate::{git_err, io_err};
@@ -109,36 +110,22 @@ pub fn estimate_export_pack(
         let cant_read = || io_err(format!("cannot read {}", pack_path.display()));
         let (deflated, read) = deflate_sample(&pack_path, index.data_end).map_err(cant_read())?;
         zipped.add(deflated, read);
-        let file = std::fs::File::open(&pack_path)
-            .map_err(io_err(format!("cannot open {}", pack_path.display())))?;
-        // A handle of its own: a cloned one would share (and move) the reader's position.
+        // A handle of its own: a shared one would move the walk's position.
         let mut chains = Chains {
             file: std::fs::File::open(&pack_path).map_err(cant_read())?,
             index: &index,
             memo: HashMap::new(),
         };
         // Small reads: only headers are wanted, and most entries are far apart.
-        let mut reader = BufReader::with_capacity(4096, file);
+        let mut reader = Entries::open(&pack_path, &index, 4096)?;
         let mut rebase = redelta::Chains::new(&pack_path, &index).map_err(cant_read())?;
-        let mut pos = 0u64;
         // Entries written from this pack, copied or whole: a delta on one of them is copied.
         let mut written = vec![false; index.by_offset.len()];
         for (k, entry) in index.by_offset.iter().enumerate() {
             if !take[k] {
                 continue;
             }
-            let end = index
-                .by_offset
-                .get(k + 1)
-                .map_or(index.data_end, |e| e.offset);
-            reader
-                .seek_relative(entry.offset as i64 - pos as i64)
-                .map_err(io_err("cannot seek in a pack"))?;
-            pos = entry.offset;
-            let header =
-                read_entry_header(&mut reader, &index, entry.offset).map_err(cant_read())?;
-            pos += header.len;
-            let data = end.saturating_sub(entry.offset + header.len);
+            let At { header, data } = reader.header(k)?;
             let watched = watch.contains(&entry.oid);
             written[k] = true;
             let copy = match header.base {
@@ -157,8 +144,7 @@ pub fn estimate_export_pack(
                 samples[Source::Whole as usize].offer(entry.oid, data, header.size);
             } else if !copy || watched {
                 // Its content is needed: whole in the pack, or deflated in the work tree.
-                let (inflated, read) = delta_result_size(&mut reader, data).map_err(cant_read())?;
-                pos += read;
+                let inflated = delta_result_size(&mut reader, data).map_err(cant_read())?;
                 let ratio = match header.base {
                     Some(Base::Offset(at)) => chains.ratio(at).map_err(cant_read())?,
                     _ => None,
@@ -497,10 +483,10 @@ impl Chains<'_> {
     }
 }
 
-/// The result size a delta's data declares (its second varint), from its first bytes, and
-/// how many compressed bytes were read for it (a dynamic Huffman block's tables come first,
-/// so the bytes are fed a chunk at a time until the two varints are out).
-fn delta_result_size(r: &mut impl Read, data_len: u64) -> std::io::Result<(u64, u64)> {
+/// The result size a delta's data declares (its second varint), from its first bytes (a
+/// dynamic Huffman block's tables come first, so the bytes are fed a chunk at a time until the
+/// two varints are out).
+fn delta_result_size(r: &mut impl Read, data_len: u64) -> std::io::Result<u64> {
     let mut z = flate2::Decompress::new(true);
     let mut out = [0u8; 24];
     let mut chunk = [0u8; 256];
@@ -526,7 +512,7 @@ fn delta_result_size(r: &mut impl Read, data_len: u64) -> std::io::Result<(u64, 
             }
         }
         if let Some(size) = second_varint(&out[..z.total_out() as usize]) {
-            return Ok((size, read));
+            return Ok(size);
         }
     }
     Err(std::io::Error::other("a delta too short to name its size"))

@@ -5,6 +5,7 @@
 //! object, written whole. libgit2's packbuilder would re-deltify everything instead (134 s and
 //! 812 MiB on git.git).
 
+mod entries;
 mod estimate;
 mod idx;
 mod redelta;
@@ -16,7 +17,7 @@ use crate::{from_git, git_err, io_err, Phase, Progress};
 use idx::PackIndex;
 use procoder_manifest::{Failure, Result};
 use std::collections::HashSet;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use writer::{PackWriter, OBJ_OFS_DELTA, OBJ_REF_DELTA};
 
@@ -105,29 +106,16 @@ pub fn write_export_pack(
     progress.phase(Phase::Exporting, Some(planned));
 
     for (pack_path, index, take) in &plans {
-        let file = std::fs::File::open(pack_path)
-            .map_err(io_err(format!("cannot open {}", pack_path.display())))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut reader = entries::Entries::open(pack_path, index, 1 << 20)?;
         let mut chains = redelta::Chains::new(pack_path, index)
             .map_err(io_err(format!("cannot open {}", pack_path.display())))?;
-        let mut pos = 0u64;
         // New offset of each entry of this pack once written: an offset delta may then point at it.
         let mut new_offset: Vec<Option<u64>> = vec![None; index.by_offset.len()];
         for (k, entry) in index.by_offset.iter().enumerate() {
             if !take[k] {
                 continue;
             }
-            let end = index
-                .by_offset
-                .get(k + 1)
-                .map_or(index.data_end, |e| e.offset);
-            reader
-                .seek_relative(entry.offset as i64 - pos as i64)
-                .map_err(io_err("cannot seek in a pack"))?;
-            pos = entry.offset;
-            let header = read_entry_header(&mut reader, index, entry.offset)
-                .map_err(io_err(format!("cannot read {}", pack_path.display())))?;
-            pos += header.len;
+            let entries::At { header, data: len } = reader.header(k)?;
             let base_at = match header.base {
                 // Offset deltas are kept when their base was written from this pack; ref deltas
                 // (rare outside thin packs) are always stored whole.
@@ -160,15 +148,8 @@ pub fn write_export_pack(
                     };
                     out.header(kind, header.size, distance)
                         .map_err(io_err("cannot write the export pack"))?;
-                    let len = end.checked_sub(pos).ok_or_else(|| {
-                        Failure::internal(
-                            "a pack index disagrees with its pack",
-                            std::io::Error::other("bad offsets"),
-                        )
-                    })?;
                     copy_exact(&mut reader, &mut out, len)
                         .map_err(io_err(format!("cannot copy from {}", pack_path.display())))?;
-                    pos += len;
                     out.end(*from_git(entry.oid).as_bytes(), start);
                     copied += 1;
                     start

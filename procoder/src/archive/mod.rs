@@ -127,16 +127,7 @@ pub fn run(
         scratch: scratch.path(),
         unix_time: secs,
     };
-    // Buffered: the zip writer makes several small writes an entry (301,085 write calls for
-    // libgit2's package unbuffered).
-    let (buffered, stats) = export::write_archive(
-        &input,
-        std::io::BufWriter::with_capacity(1 << 20, tmp_zip),
-        progress,
-    )?;
-    let tmp_zip = buffered
-        .into_inner()
-        .map_err(|e| Failure::internal("cannot write the package", e.into_error()))?;
+    let (tmp_zip, stats) = export::write_archive(&input, tmp_zip, progress)?;
     tmp_zip
         .as_file()
         .sync_all()

@@ -206,17 +206,7 @@ pub fn run(ctx: &Context, opts: &Options, progress: &mut dyn Progress) -> Result
         scratch: scratch.path(),
         unix_time: secs,
     };
-    // Buffered: the zip writer makes several small writes an entry (301,085 write calls for
-    // libgit2's package unbuffered).
-    let (buffered, stats) = export::write(
-        &input,
-        found,
-        std::io::BufWriter::with_capacity(1 << 20, tmp_zip),
-        progress,
-    )?;
-    let tmp_zip = buffered
-        .into_inner()
-        .map_err(|e| Failure::internal("cannot write the package", e.into_error()))?;
+    let (tmp_zip, stats) = export::write(&input, found, tmp_zip, progress)?;
     tmp_zip
         .as_file()
         .sync_all()
