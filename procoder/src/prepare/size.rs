@@ -80,22 +80,19 @@ fn fitting_depth(source: &Shape<'_>, limit: u64) -> Result<(Option<Option<u32>>,
         return Ok((None, one));
     }
     let (mut fits, mut fits_bytes) = (1u32, one);
-    let mut over = None;
+    // Doubling until a depth does not fit (or reaches the whole branch, which did not).
     let mut probe = 2u32;
-    while over.is_none() {
+    let mut over = loop {
         if probe as usize >= all_commits {
-            over = Some(probe);
-            break;
+            break probe;
         }
         let (bytes, _) = size(Some(probe))?;
-        if bytes <= limit {
-            (fits, fits_bytes) = (probe, bytes);
-            probe = probe.saturating_mul(2);
-        } else {
-            over = Some(probe);
+        if bytes > limit {
+            break probe;
         }
-    }
-    let mut over = over.unwrap_or(u32::MAX);
+        (fits, fits_bytes) = (probe, bytes);
+        probe = probe.saturating_mul(2);
+    };
     while over - fits > 1 {
         let mid = fits + (over - fits) / 2;
         let (bytes, _) = size(Some(mid))?;
