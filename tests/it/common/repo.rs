@@ -204,8 +204,18 @@ impl Sandbox {
         RepoSnapshot::take(&self.root)
     }
 
+    /// Writes `rel` as the agent would, minutes after prepare: its mtime is set a few seconds
+    /// ahead, since a same-size edit in prepare's own second would match the exported index's
+    /// stat data under `core.checkStat=minimal` and git would not see it (a flake of
+    /// `bundle_written_by_git_bundle_create_is_accepted`).
     pub fn write(&self, rel: &str, content: &[u8]) {
         write_file(&self.root, rel, content);
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(self.root.join(rel))
+            .and_then(|f| f.set_modified(later))
+            .expect("set the edit's mtime");
     }
 
     /// Writes one file and commits it on the current branch; returns the new commit id.
