@@ -9,6 +9,7 @@
 //! shells out to git.
 #![warn(missing_docs)]
 
+mod base_trees;
 pub mod checkout;
 mod delta;
 mod enumerate;

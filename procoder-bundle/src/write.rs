@@ -5,11 +5,12 @@
 //! (which the receiver has) or against the previous version of that path in this pack.
 //! libgit2's packbuilder can write neither thin packs (#5367) nor that exact list.
 
+use crate::base_trees::BaseTrees;
 use crate::delta;
 use crate::header::prerequisite_of;
 use crate::lex::{self, Kind};
 use crate::packcopy::writer::PackWriter;
-use crate::{enumerate, from_git, git_err, io_err, BundleHeader, Phase, Progress};
+use crate::{from_git, git_err, io_err, BundleHeader, Phase, Progress};
 use procoder_manifest::{Failure, Result};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -45,20 +46,13 @@ pub fn write_bundle<W: Write + ?Sized>(
         prerequisites: Vec::new(),
         refs: Vec::new(),
     };
-    let mut have = Have::default();
     for &oid in prerequisites {
         let commit = repo
             .find_commit(oid)
             .map_err(git_err(format!("prerequisite {oid} is not a commit")))?;
         header.prerequisites.push(prerequisite_of(&commit));
-        have.add_tree(&odb, commit.tree_id())?;
-        have.roots.push(
-            commit
-                .tree()
-                .map_err(git_err(format!("cannot read the tree of {oid}")))?,
-        );
-        have.objects.insert(oid);
     }
+    let have = BaseTrees::new(repo, prerequisites)?;
     header.refs = refs
         .iter()
         .map(|(name, oid)| (name.clone(), from_git(*oid)))
@@ -171,34 +165,6 @@ pub fn write_bundle<W: Write + ?Sized>(
     })
 }
 
-/// What the receiver has: every object of the prerequisites' trees, and those trees, to find
-/// the object at a path. (A map of paths built during the walk would miss every path under a
-/// directory identical to one seen before: the walk does not enter the same tree twice.)
-#[derive(Default)]
-struct Have<'r> {
-    objects: HashSet<git2::Oid>,
-    roots: Vec<git2::Tree<'r>>,
-}
-
-impl<'r> Have<'r> {
-    /// The receiver's object at `path` (the root tree for the empty path), from the first
-    /// prerequisite that has one.
-    fn at_path(&self, path: &[u8]) -> Option<(git2::Oid, Option<git2::ObjectType>)> {
-        self.roots.iter().find_map(|root| {
-            if path.is_empty() {
-                return Some((root.id(), Some(git2::ObjectType::Tree)));
-            }
-            let entry = root.get_path(&crate::host::git_path(path)).ok()?;
-            Some((entry.id(), entry.kind()))
-        })
-    }
-
-    /// Adds every object of the tree `root` to what the receiver has.
-    fn add_tree(&mut self, odb: &git2::Odb<'_>, root: git2::Oid) -> Result<()> {
-        enumerate::walk_trees(odb, &mut vec![root], &mut self.objects, truncated)
-    }
-}
-
 struct Item {
     oid: git2::Oid,
     /// Where the object sits in its commit's tree (None for commits and tags).
@@ -211,7 +177,7 @@ fn list_objects(
     odb: &git2::Odb<'_>,
     prerequisites: &[git2::Oid],
     refs: &[(String, git2::Oid)],
-    have: &Have,
+    have: &BaseTrees,
 ) -> Result<Vec<Item>> {
     let mut walk = repo
         .revwalk()
@@ -243,9 +209,10 @@ fn list_objects(
             .tree_id();
         let mut stack = vec![(tree, Vec::new())];
         while let Some((tree, path)) = stack.pop() {
-            if have.objects.contains(&tree) || !seen.insert(tree) {
+            if seen.contains(&tree) || have.holds(tree, &path) {
                 continue; // the receiver has this tree, hence everything below it
             }
+            seen.insert(tree);
             list.push(Item {
                 oid: tree,
                 path: Some(path.clone()),
@@ -258,7 +225,8 @@ fn list_objects(
                 let child = join(&path, entry.name);
                 match entry.kind() {
                     Kind::Tree => stack.push((entry.oid, child)),
-                    Kind::Blob if !have.objects.contains(&entry.oid) && seen.insert(entry.oid) => {
+                    Kind::Blob if !seen.contains(&entry.oid) && !have.holds(entry.oid, &child) => {
+                        seen.insert(entry.oid);
                         list.push(Item {
                             oid: entry.oid,
                             path: Some(child),

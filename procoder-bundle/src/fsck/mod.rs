@@ -33,8 +33,9 @@ pub fn check_new_objects(
     // `exists` on the main store misses for every new object, and on a miss libgit2 rescans
     // the pack directory: 1,456 getdents for a 30-commit return. The store does not change
     // under our lock, so no refresh is needed.
-    let trusted =
-        |oid: git2::Oid, _: Trust| main_odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH);
+    let trusted = |oid: git2::Oid, _: Trust, _: &str| {
+        main_odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH)
+    };
     walk(&odb, &trusted, tips, base, &mut Walked::default()).map_err(|fault| fault.failure)
 }
 
@@ -68,7 +69,7 @@ pub(super) struct Walked {
 
 pub(super) fn walk(
     odb: &git2::Odb<'_>,
-    trusted: &dyn Fn(git2::Oid, Trust) -> bool,
+    trusted: &dyn Fn(git2::Oid, Trust, &str) -> bool,
     tips: &[git2::Oid],
     base: git2::Oid,
     seen: &mut Walked,
@@ -82,7 +83,7 @@ pub(super) fn walk(
     let mut trees = Vec::new();
     let mut checked = 0usize;
     while let Some(commit) = commits.pop() {
-        if commit == base || !seen.commits.insert(commit) || trusted(commit, Trust::Commit) {
+        if commit == base || !seen.commits.insert(commit) || trusted(commit, Trust::Commit, "") {
             continue;
         }
         let at = |failure| Fault { failure, commit };
@@ -110,7 +111,7 @@ pub(super) fn walk(
         if !seen.trees.insert(tree) {
             continue;
         }
-        if trusted(tree, Trust::Tree) {
+        if trusted(tree, Trust::Tree, &path) {
             // Its contents are trusted, but a new tree may name an old object of another
             // type as a subtree (git fsck: "broken links"); the checkout would then fail.
             let (_, kind) = odb
@@ -150,7 +151,7 @@ pub(super) fn walk(
 /// many untrusted blobs it checked.
 fn check_entries(
     odb: &git2::Odb<'_>,
-    trusted: &dyn Fn(git2::Oid, Trust) -> bool,
+    trusted: &dyn Fn(git2::Oid, Trust, &str) -> bool,
     seen: &mut Walked,
     tree: git2::Oid,
     path: &str,
@@ -185,7 +186,7 @@ fn check_entries(
                     if kind != git2::ObjectType::Blob {
                         return Err(unsafe_object(entry.oid, &child, "is not a blob"));
                     }
-                    if !trusted(entry.oid, Trust::Blob) {
+                    if !trusted(entry.oid, Trust::Blob, &child) {
                         checked += 1;
                     }
                 }

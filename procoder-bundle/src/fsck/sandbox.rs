@@ -4,7 +4,7 @@
 //! the base's history and tree, and the exported branch tips and their history.
 
 use super::{walk, Fault, Trust, Walked};
-use crate::lex;
+use crate::base_trees::BaseTrees;
 use std::collections::HashSet;
 
 /// Checks the commits each of `tips` adds to `base` (and the trees and blobs they name that
@@ -26,15 +26,15 @@ pub fn check_sandbox_commits(
         )
     };
     let odb = crate::odb(repo).map_err(fail)?;
-    let base_trees = trees_of(&odb, base).map_err(fail)?;
+    let base_trees = BaseTrees::new(repo, &[base]).map_err(fail)?;
     let exported: HashSet<git2::Oid> = exported.iter().copied().collect();
     // An ancestor of the base was exported; `graph_descendant_of` reads only commits libgit2
     // can parse, so a corrupt one is never taken for one.
-    let trusted = |oid: git2::Oid, kind: Trust| match kind {
+    let trusted = |oid: git2::Oid, kind: Trust, path: &str| match kind {
         Trust::Commit => {
             exported.contains(&oid) || repo.graph_descendant_of(base, oid).unwrap_or(false)
         }
-        Trust::Tree => base_trees.contains(&oid),
+        Trust::Tree => base_trees.holds(oid, path.as_bytes()),
         Trust::Blob => false,
     };
     let mut seen = Walked::default();
@@ -44,34 +44,4 @@ pub fn check_sandbox_commits(
             walk(&odb, &trusted, &[tip], base, &mut seen).map_err(|fault| Box::new((i, fault)))?;
     }
     Ok(checked)
-}
-
-/// Every tree in `commit`'s tree, read raw (prepare exported them, so they parse).
-fn trees_of(
-    odb: &git2::Odb<'_>,
-    commit: git2::Oid,
-) -> procoder_manifest::Result<HashSet<git2::Oid>> {
-    let read = |oid| {
-        odb.read(oid).map_err(crate::git_err(format!(
-            "cannot read {oid} of the task base"
-        )))
-    };
-    let raw = read(commit)?;
-    let root = lex::commit_links(raw.data())
-        .tree()
-        .and_then(lex::lower_hex_id);
-    let mut out = HashSet::new();
-    let mut stack: Vec<git2::Oid> = root.into_iter().collect();
-    while let Some(tree) = stack.pop() {
-        if !out.insert(tree) {
-            continue;
-        }
-        let raw = read(tree)?;
-        for entry in lex::tree_entries(raw.data()).flatten() {
-            if entry.kind() == lex::Kind::Tree {
-                stack.push(entry.oid);
-            }
-        }
-    }
-    Ok(out)
 }
