@@ -10,6 +10,8 @@ mod cli;
 #[cfg(unix)]
 mod earlier;
 #[cfg(unix)]
+mod index_file;
+#[cfg(unix)]
 mod lossy;
 #[cfg(unix)]
 mod objects;

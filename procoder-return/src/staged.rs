@@ -3,6 +3,7 @@
 //! written): when it is HEAD's tree, nothing is staged and no tree of HEAD is read. Only
 //! otherwise does libgit2's tree-to-index diff name the paths.
 
+use crate::index_file::IndexFile;
 use procoder_manifest::{Failure, Result};
 
 const STAGE_MASK: u16 = 0x3000;
@@ -10,17 +11,25 @@ const STAGE_MASK: u16 = 0x3000;
 const INTENT_TO_ADD: u16 = 1 << 13;
 
 /// Paths whose index entry differs from HEAD's tree, and whether the index deletes them.
-pub(crate) fn staged(repo: &git2::Repository, index: &git2::Index) -> Result<Vec<(Vec<u8>, bool)>> {
+pub(crate) fn staged(repo: &git2::Repository, index: &IndexFile) -> Result<Vec<(Vec<u8>, bool)>> {
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
-    if let (Some(head), Some(tree)) = (&head, index_tree(index)) {
+    let tree = match no_conflicts(&index.entries) {
+        // The cache tree is what git commit writes from; without it, hash the entries.
+        true => index.tree.or_else(|| index_tree(&index.entries)),
+        false => None,
+    };
+    if let (Some(head), Some(tree)) = (&head, tree) {
         if head.id() == tree {
             return Ok(Vec::new());
         }
     }
+    let index = repo
+        .index()
+        .map_err(|e| Failure::internal("cannot read the index", e))?;
     let mut opts = git2::DiffOptions::new();
     opts.include_typechange(true).ignore_submodules(true);
     let diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(index), Some(&mut opts))
+        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))
         .map_err(|e| Failure::internal("cannot compare the index with HEAD", e))?;
     let mut out = Vec::new();
     for delta in diff.deltas() {
@@ -39,18 +48,21 @@ pub(crate) fn staged(repo: &git2::Repository, index: &git2::Index) -> Result<Vec
     Ok(out)
 }
 
-/// The id of the tree the index describes; `None` when it has conflicts or intent-to-add
-/// entries (the diff decides then). Index order is tree order (a directory sorts as its name
-/// and '/'), so one stack of open directories suffices.
-fn index_tree(index: &git2::Index) -> Option<git2::Oid> {
+/// No entry at a merge stage or added with intent (`git add -N`): the entries are a tree.
+/// Otherwise the diff decides.
+fn no_conflicts(entries: &[git2::IndexEntry]) -> bool {
+    entries
+        .iter()
+        .all(|e| e.flags & STAGE_MASK == 0 && e.flags_extended & INTENT_TO_ADD == 0)
+}
+
+/// The id of the tree the entries describe (all at stage 0). Index order is tree order (a
+/// directory sorts as its name and '/'), so one stack of open directories suffices.
+fn index_tree(entries: &[git2::IndexEntry]) -> Option<git2::Oid> {
     // (the directory's path with its trailing '/', its tree's bytes so far)
     let mut open: Vec<(Vec<u8>, Vec<u8>)> = vec![(Vec::new(), Vec::new())];
-    for i in 0..index.len() {
-        let entry = index.get(i)?;
-        if entry.flags & STAGE_MASK != 0 || entry.flags_extended & INTENT_TO_ADD != 0 {
-            return None;
-        }
-        let path = entry.path;
+    for entry in entries {
+        let path = &entry.path;
         while open.len() > 1 && !open.last().is_some_and(|(dir, _)| path.starts_with(dir)) {
             close(&mut open)?;
         }
@@ -125,13 +137,14 @@ mod tests {
             .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
             .expect("add");
         let written = index.write_tree().expect("write-tree");
-        assert_eq!(index_tree(&index), Some(written));
+        let entries = |index: &git2::Index| index.iter().collect::<Vec<_>>();
+        assert_eq!(index_tree(&entries(&index)), Some(written));
         // One blob changed: another tree.
         std::fs::write(dir.path().join("a0"), "changed").expect("write");
         index.add_path(std::path::Path::new("a0")).expect("re-add");
-        assert_ne!(index_tree(&index), Some(written));
+        assert_ne!(index_tree(&entries(&index)), Some(written));
         assert_eq!(
-            index_tree(&index),
+            index_tree(&entries(&index)),
             Some(index.write_tree().expect("write-tree"))
         );
     }

@@ -3,6 +3,7 @@
 //! entry is racily clean. Entries found unchanged get the file's stat data, and the index is
 //! written back, so that the next run is a stat per file.
 
+use crate::index_file::IndexFile;
 use procoder_bundle::checkout::Conversion;
 use procoder_manifest::{Failure, Result};
 use std::ffi::OsStr;
@@ -88,21 +89,18 @@ enum Verdict {
 /// Compares every stage-0 entry but gitlinks with its file; writes the refreshed index back.
 pub(crate) fn check(
     repo: &git2::Repository,
-    index: &mut git2::Index,
+    index: &IndexFile,
     settings: &Settings,
 ) -> Result<Tracked> {
     let mut out = Tracked::default();
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(out);
     };
-    let mut refreshed = false;
-    for i in 0..index.len() {
-        let Some(entry) = index.get(i) else {
-            continue;
-        };
+    let mut refreshed = Vec::new();
+    for entry in &index.entries {
         if entry.flags & STAGE_MASK != 0 {
             if out.conflicted.last() != Some(&entry.path) {
-                out.conflicted.push(entry.path);
+                out.conflicted.push(entry.path.clone());
             }
             continue;
         }
@@ -112,19 +110,27 @@ pub(crate) fn check(
         {
             continue;
         }
-        match compare(repo, &workdir, &entry, settings) {
+        match compare(repo, &workdir, entry, settings) {
             Verdict::Clean => {}
-            Verdict::Modified => out.modified.push(entry.path),
+            Verdict::Modified => out.modified.push(entry.path.clone()),
             Verdict::Refresh(meta) => {
-                // Replaces the entry in place: the positions still to visit do not move.
-                index
-                    .add(&crate::worktree::with_stat(entry, &meta))
-                    .map_err(|e| Failure::internal("cannot refresh the index", e))?;
-                refreshed = true;
+                refreshed.push(crate::worktree::with_stat(
+                    crate::index_file::copy(entry),
+                    &meta,
+                ));
             }
         }
     }
-    if refreshed {
+    if !refreshed.is_empty() {
+        // Written through libgit2, which keeps every extension it read.
+        let mut index = repo
+            .index()
+            .map_err(|e| Failure::internal("cannot read the index", e))?;
+        for entry in &refreshed {
+            index
+                .add(entry)
+                .map_err(|e| Failure::internal("cannot refresh the index", e))?;
+        }
         index
             .write()
             .map_err(|e| Failure::internal("cannot write the index", e))?;

@@ -6,6 +6,7 @@
 //! `!keep.log`, where git lists it). An ignored directory is not entered, as in git; a nested
 //! repository is one entry, `dir/`.
 
+use crate::index_file::IndexFile;
 use bstr::ByteSlice;
 use gix_ignore::glob::pattern::Case;
 use gix_ignore::glob::search::pattern::List;
@@ -14,27 +15,34 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// Calls `found` with the path of every untracked, not ignored file (and `dir/` for a nested
-/// repository), in git's order. Directories that cannot be read are passed over, as git does.
-pub(crate) fn walk(repo: &git2::Repository, index: &git2::Index, found: &mut dyn FnMut(&[u8])) {
-    let Some(root) = repo.workdir() else {
-        return;
-    };
+/// The ignore rules of the repository: `.git/info/exclude` and `core.excludesFile` (each
+/// directory's `.gitignore` joins them during the walk).
+pub(crate) fn ignores(repo: &git2::Repository) -> gix_ignore::Search {
     let mut buf = Vec::new();
-    let search = gix_ignore::Search::from_git_dir(
+    gix_ignore::Search::from_git_dir(
         repo.path(),
         excludes_file(repo),
         &mut buf,
         Ignore::default(),
     )
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
+
+/// Calls `found` with the path of every untracked, not ignored file under the work tree
+/// `root` (and `dir/` for a nested repository), in git's order. Directories that cannot be
+/// read are passed over, as git does.
+pub(crate) fn walk(
+    root: &Path,
+    ignores: gix_ignore::Search,
+    index: &IndexFile,
+    found: &mut dyn FnMut(&[u8]),
+) {
     let mut walk = Walk {
         root: root.to_path_buf(),
+        entries: &index.entries,
         index,
-        len: index.len(),
         pos: 0,
-        at: None,
-        search,
+        search: ignores,
         found,
     };
     walk.dir(&mut Vec::new());
@@ -61,12 +69,10 @@ const GITLINK: u32 = 0o160000;
 
 struct Walk<'a> {
     root: PathBuf,
-    index: &'a git2::Index,
-    len: usize,
+    index: &'a IndexFile,
+    entries: &'a [git2::IndexEntry],
     /// The cursor: the first entry not before the paths still to visit.
     pos: usize,
-    /// The path of the entry at `pos`, once read.
-    at: Option<Vec<u8>>,
     search: gix_ignore::Search,
     found: &'a mut dyn FnMut(&[u8]),
 }
@@ -78,35 +84,23 @@ enum Kind {
     File,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     /// The first index path not before `key`, moving the cursor there.
-    fn seek(&mut self, key: &[u8]) -> Option<&[u8]> {
-        loop {
-            if self.at.is_none() {
-                if self.pos >= self.len {
-                    return None;
-                }
-                self.at = self.index.get(self.pos).map(|e| e.path);
-                if self.at.is_none() {
-                    self.pos += 1;
-                    continue;
-                }
-            }
-            if self.at.as_deref().is_some_and(|at| at < key) {
-                self.pos += 1;
-                self.at = None;
-                continue;
-            }
-            return self.at.as_deref();
+    fn seek(&mut self, key: &[u8]) -> Option<&'a [u8]> {
+        let entries = self.entries;
+        while entries
+            .get(self.pos)
+            .is_some_and(|e| e.path.as_slice() < key)
+        {
+            self.pos += 1;
         }
+        entries.get(self.pos).map(|e| e.path.as_slice())
     }
 
     /// A submodule: its gitlink is tracked, its files are its own. (Looked up by path: the
     /// cursor has passed `sub` when it visited `sub-x` or `sub.txt`, which sort before `sub/`.)
     fn gitlink(&self, path: &[u8]) -> bool {
-        self.index
-            .get_path(Path::new(OsStr::from_bytes(path)), 0)
-            .is_some_and(|e| e.mode == GITLINK)
+        self.index.get(path).is_some_and(|e| e.mode == GITLINK)
     }
 
     fn ignored(&self, path: &[u8], is_dir: bool) -> bool {
@@ -249,8 +243,11 @@ mod tests {
         for f in ["a/u.txt", "dir/new.txt", "dir/x.o", "sub.txt", "z.txt"] {
             write(root, f, f);
         }
+        index.write().expect("write the index");
+        let index = IndexFile::read(&repo).expect("read it back");
         let mut found = Vec::new();
-        walk(&repo, &index, &mut |p| {
+        let root = repo.workdir().expect("a work tree");
+        walk(root, ignores(&repo), &index, &mut |p| {
             found.push(String::from_utf8_lossy(p).into_owned())
         });
         assert_eq!(

@@ -7,10 +7,27 @@ use std::collections::{BTreeMap, HashSet};
 /// Refuses staged, unstaged and untracked (not ignored) changes, listing each path.
 pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     let settings = crate::tracked::Settings::read(repo);
-    let mut index = repo
-        .index()
+    let index = crate::index_file::IndexFile::read(repo)
         .map_err(|e| Failure::internal("cannot read the index", e))?;
-    let tracked = crate::tracked::check(repo, &mut index, &settings)?;
+    let Some(root) = repo.workdir() else {
+        return Ok(());
+    };
+    // The untracked walk reads every directory and the tracked check stats every file:
+    // neither reads what the other writes (the walk never reads .git/index), so they run side
+    // by side, as git's preload-index stats beside its status.
+    let ignores = crate::untracked::ignores(repo);
+    let (tracked, untracked) = std::thread::scope(|s| {
+        let walk = s.spawn(|| {
+            let mut found = Vec::new();
+            crate::untracked::walk(root, ignores, &index, &mut |p| found.push(p.to_vec()));
+            found
+        });
+        let tracked = crate::tracked::check(repo, &index, &settings);
+        (tracked, walk.join())
+    });
+    let tracked = tracked?;
+    // A walk that panicked found nothing it can vouch for: never report the tree clean then.
+    let untracked = untracked.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let staged = crate::staged::staged(repo, &index)?;
     let mut dirty = Dirty::default();
     // A path staged as deleted whose file is still there is one untracked file, as libgit2's
@@ -21,12 +38,12 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
         .map(|(p, _)| p.as_slice())
         .collect();
     let mut deleted_but_present = HashSet::new();
-    crate::untracked::walk(repo, &index, &mut |path| {
-        if deleted.contains(path) {
-            deleted_but_present.insert(path.to_vec());
+    for path in &untracked {
+        if deleted.contains(path.as_slice()) {
+            deleted_but_present.insert(path.clone());
         }
         dirty.untracked(String::from_utf8_lossy(path).into_owned());
-    });
+    }
     // One line a path, in path order: conflicted before staged before modified.
     let mut lines: BTreeMap<&[u8], &str> = BTreeMap::new();
     for path in &tracked.modified {
