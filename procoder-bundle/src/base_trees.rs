@@ -7,7 +7,8 @@
 //! base holds at the same path is answered from that path alone. A loose object is new: the
 //! package's objects are all packed, and git writes no loose copy of an object it already has.
 //! Only a packed object found at no matching path (a file copied, a directory moved, anything
-//! after the agent ran `git gc`) makes the walk, once.
+//! after the agent ran `git gc`) makes the walk, once: the helper makes one `BaseTrees` for
+//! both its object check and its bundle.
 
 use crate::{enumerate, git_err};
 use procoder_manifest::{Failure, Result};
@@ -15,7 +16,9 @@ use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-pub(crate) struct BaseTrees<'r> {
+/// The trees of a return's prerequisites (the sandbox's base), asked which objects they hold.
+pub struct BaseTrees<'r> {
+    commits: Vec<git2::Oid>,
     odb: git2::Odb<'r>,
     roots: Vec<git2::Tree<'r>>,
     objects_dir: PathBuf,
@@ -25,8 +28,8 @@ pub(crate) struct BaseTrees<'r> {
 }
 
 impl<'r> BaseTrees<'r> {
-    /// The trees of `commits` in `repo`.
-    pub(crate) fn new(repo: &'r git2::Repository, commits: &[git2::Oid]) -> Result<Self> {
+    /// The trees of `commits` in `repo`; nothing is walked yet.
+    pub fn new(repo: &'r git2::Repository, commits: &[git2::Oid]) -> Result<Self> {
         let roots = commits
             .iter()
             .map(|&oid| {
@@ -36,11 +39,17 @@ impl<'r> BaseTrees<'r> {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            commits: commits.to_vec(),
             odb: crate::odb(repo)?,
             roots,
             objects_dir: repo.commondir().join("objects"),
             walked: OnceCell::new(),
         })
+    }
+
+    /// The commits whose trees these are.
+    pub fn commits(&self) -> &[git2::Oid] {
+        &self.commits
     }
 
     /// The base's object at `path` (the root tree for the empty path), from the first root

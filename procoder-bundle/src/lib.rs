@@ -9,7 +9,7 @@
 //! shells out to git.
 #![warn(missing_docs)]
 
-mod base_trees;
+pub mod base_trees;
 pub mod checkout;
 mod delta;
 mod enumerate;
@@ -26,6 +26,7 @@ mod progress;
 mod quarantine;
 mod write;
 
+pub use base_trees::BaseTrees;
 pub use enumerate::{reachable, Reachable};
 pub use fsck::{check_new_objects, check_sandbox_commits, Fault};
 pub use header::{BundleHeader, BundleVersion, Prerequisite};

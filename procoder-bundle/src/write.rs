@@ -31,11 +31,11 @@ const MAX_DEPTH: u32 = 50;
 /// Objects larger than this are stored whole: delta search would cost more than it saves.
 const MAX_DELTA_SOURCE: usize = 64 << 20;
 
-/// Writes a bundle advertising `refs` (name, tip) for a receiver that has `prerequisites`.
-/// `git bundle verify` and `git fetch` accept the result.
+/// Writes a bundle advertising `refs` (name, tip) for a receiver that has `have` (the
+/// prerequisites, whose trees it holds). `git bundle verify` and `git fetch` accept the result.
 pub fn write_bundle<W: Write + ?Sized>(
     repo: &git2::Repository,
-    prerequisites: &[git2::Oid],
+    have: &BaseTrees,
     refs: &[(String, git2::Oid)],
     out: &mut W,
     progress: &mut dyn Progress,
@@ -46,20 +46,20 @@ pub fn write_bundle<W: Write + ?Sized>(
         prerequisites: Vec::new(),
         refs: Vec::new(),
     };
+    let prerequisites = have.commits();
     for &oid in prerequisites {
         let commit = repo
             .find_commit(oid)
             .map_err(git_err(format!("prerequisite {oid} is not a commit")))?;
         header.prerequisites.push(prerequisite_of(&commit));
     }
-    let have = BaseTrees::new(repo, prerequisites)?;
     header.refs = refs
         .iter()
         .map(|(name, oid)| (name.clone(), from_git(*oid)))
         .collect();
 
     progress.phase(Phase::Counting, None);
-    let list = list_objects(repo, &odb, prerequisites, refs, &have)?;
+    let list = list_objects(repo, &odb, prerequisites, refs, have)?;
     let mut counting = Counter {
         inner: out,
         bytes: 0,
@@ -78,15 +78,16 @@ pub fn write_bundle<W: Write + ?Sized>(
     let mut offsets: HashMap<git2::Oid, u64> = HashMap::new();
     let mut last_commit: Option<(git2::Oid, u32)> = None;
     let mut deltas = 0;
+    let mut reads = Reads::new(&odb);
     for (n, item) in list.iter().enumerate() {
-        let obj = odb
-            .read(item.oid)
+        let obj = reads
+            .get(item.oid)
             .map_err(git_err(format!("cannot read {}", item.oid)))?;
-        let data = obj.data();
+        let (kind, data) = (obj.0, obj.1.as_slice());
         let mut bases: Vec<(git2::Oid, u32)> = Vec::new();
         // Commits delta well against the commit before them (same headers, similar messages),
         // as git's pack-objects finds.
-        if obj.kind() == git2::ObjectType::Commit {
+        if kind == git2::ObjectType::Commit {
             bases.extend(last_commit);
         }
         if let Some(path) = &item.path {
@@ -94,7 +95,7 @@ pub fn write_bundle<W: Write + ?Sized>(
                 bases.push(prev);
             }
             if let Some((oid, kind)) = have.at_path(path) {
-                if kind == Some(obj.kind()) {
+                if kind == Some(obj.0) {
                     bases.push((oid, 0));
                 }
             }
@@ -105,13 +106,15 @@ pub fn write_bundle<W: Write + ?Sized>(
                 if depth >= MAX_DEPTH || base == item.oid {
                     continue;
                 }
-                let Ok(source) = odb.read(base) else { continue };
-                if source.kind() != obj.kind() || source.len() > MAX_DELTA_SOURCE {
+                let Ok(source) = reads.get(base) else {
+                    continue;
+                };
+                if source.0 != kind || source.1.len() > MAX_DELTA_SOURCE {
                     continue;
                 }
                 // Worth it only when clearly smaller than the object itself (git uses half).
                 let limit = best.as_ref().map_or(data.len() / 2, |b| b.2.len());
-                if let Some(d) = delta::encode(source.data(), data, limit) {
+                if let Some(d) = delta::encode(&source.1, data, limit) {
                     best = Some((base, depth + 1, d));
                 }
             }
@@ -137,7 +140,7 @@ pub fn write_bundle<W: Write + ?Sized>(
                 depth
             }
             None => {
-                pack.header(type_number(obj.kind())?, data.len() as u64, None)
+                pack.header(type_number(kind)?, data.len() as u64, None)
                     .map_err(io)?;
                 pack.data(&deflate(data)?).map_err(io)?;
                 0
@@ -145,7 +148,7 @@ pub fn write_bundle<W: Write + ?Sized>(
         };
         pack.end(*from_git(item.oid).as_bytes(), start);
         offsets.insert(item.oid, start);
-        if obj.kind() == git2::ObjectType::Commit {
+        if kind == git2::ObjectType::Commit {
             last_commit = Some((item.oid, depth));
         }
         if let Some(path) = &item.path {
@@ -163,6 +166,44 @@ pub fn write_bundle<W: Write + ?Sized>(
         deltas,
         bytes: counting.bytes,
     })
+}
+
+/// Trees and commits read for the bundle, kept for their next use as a delta base: each new
+/// root tree of a 30-commit return is compared with the base's (a deep delta chain in the
+/// package's pack) and with the one before it. Blobs are read each time (a large one would
+/// stay in memory for nothing), and so is everything past `BUDGET`.
+struct Reads<'o> {
+    odb: &'o git2::Odb<'o>,
+    kept: HashMap<git2::Oid, std::rc::Rc<(git2::ObjectType, Vec<u8>)>>,
+    bytes: usize,
+}
+
+impl<'o> Reads<'o> {
+    const BUDGET: usize = 8 << 20;
+
+    fn new(odb: &'o git2::Odb<'o>) -> Self {
+        Self {
+            odb,
+            kept: HashMap::new(),
+            bytes: 0,
+        }
+    }
+
+    fn get(
+        &mut self,
+        oid: git2::Oid,
+    ) -> std::result::Result<std::rc::Rc<(git2::ObjectType, Vec<u8>)>, git2::Error> {
+        if let Some(obj) = self.kept.get(&oid) {
+            return Ok(obj.clone());
+        }
+        let raw = self.odb.read(oid)?;
+        let obj = std::rc::Rc::new((raw.kind(), raw.data().to_vec()));
+        if obj.0 != git2::ObjectType::Blob && self.bytes + obj.1.len() <= Self::BUDGET {
+            self.bytes += obj.1.len();
+            self.kept.insert(oid, obj.clone());
+        }
+        Ok(obj)
+    }
 }
 
 struct Item {

@@ -4,12 +4,12 @@
 //! would fail on them later with no step to take. Only here can the agent rewrite the commit.
 
 use crate::{worktree::sh_quote, RERUN};
-use procoder_bundle::{check_sandbox_commits, to_git};
+use procoder_bundle::{check_sandbox_commits, to_git, BaseTrees};
 use procoder_manifest::{family_prefix, ErrorCode, Exchange, Failure, Result};
 
 /// Runs apply's object checks over what the family branches (and a detached HEAD) add to the
 /// base; a refusal names the object, the commit that holds it and how to write it again.
-pub fn check(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
+pub fn check(repo: &git2::Repository, base_trees: &BaseTrees, exchange: &Exchange) -> Result<()> {
     let base = to_git(exchange.task.base_oid);
     let tips = tips(repo, exchange);
     let exported: Vec<git2::Oid> = exchange
@@ -19,7 +19,7 @@ pub fn check(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
         .map(|o| to_git(*o))
         .collect();
     let oids: Vec<git2::Oid> = tips.iter().map(|(_, oid)| *oid).collect();
-    let (i, fault) = match check_sandbox_commits(repo, &oids, base, &exported) {
+    let (i, fault) = match check_sandbox_commits(repo, &oids, base_trees, base, &exported) {
         Ok(_) => return Ok(()),
         Err(refused) => *refused,
     };

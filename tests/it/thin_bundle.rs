@@ -139,6 +139,25 @@ fn s4_moved_directory_ships_trees_not_blobs() {
     );
 }
 
+/// A file copied to a new path: its blob is the base's (packed, at another path), which only
+/// the walk of the base's whole tree finds; the bundle ships the new trees and the commit.
+#[test]
+fn copied_file_ships_no_blob() {
+    let (ours, git_size, _) = compare(
+        |local| {
+            write_file(&local.dir, "src/big.rs", big_text(5000).as_bytes());
+            local.git(&["add", "-A"]);
+            local.git(&["commit", "-q", "-m", "big file"]);
+        },
+        |sb| {
+            sb.commit_file("src/copy.rs", &big_text(5000));
+        },
+    );
+    eprintln!("copy: ours {ours} B, git bundle create {git_size} B");
+    assert!(ours <= git_size, "ours {ours} > git {git_size}");
+    assert!(ours < 1500, "a copied 300 KB file ships {ours} bytes");
+}
+
 #[test]
 fn s5_binary_replaced_then_rewritten_in_part() {
     let noise = |seed: u32, len: usize| -> Vec<u8> {

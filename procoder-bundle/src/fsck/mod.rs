@@ -33,8 +33,10 @@ pub fn check_new_objects(
     // `exists` on the main store misses for every new object, and on a miss libgit2 rescans
     // the pack directory: 1,456 getdents for a 30-commit return. The store does not change
     // under our lock, so no refresh is needed.
-    let trusted = |oid: git2::Oid, _: Trust, _: &str| {
-        main_odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH)
+    // Only the repository's objects are trusted, not where a new tree puts them: a new tree
+    // may name an old tree as a file, so every file's type is read (`FileAt` is never trusted).
+    let trusted = |oid: git2::Oid, kind: Trust, _: &str| {
+        kind != Trust::FileAt && main_odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH)
     };
     walk(&odb, &trusted, tips, base, &mut Walked::default()).map_err(|fault| fault.failure)
 }
@@ -45,6 +47,9 @@ pub(super) enum Trust {
     Commit,
     Tree,
     Blob,
+    /// A file entry naming this object at this path, as a trusted tree names it: its type
+    /// needs no reading (git.git's top tree names 500 files, each a delta chain to resolve).
+    FileAt,
 }
 
 /// A refused object and the new commit whose tree led to it (`None` for a commit's own
@@ -65,6 +70,10 @@ pub(super) struct Walked {
     // object already walked as a tree (or the reverse) skipped its type check.
     trees: HashSet<git2::Oid>,
     blobs: HashSet<git2::Oid>,
+    /// Entry names already found valid and neither `.gitmodules` nor `.gitattributes` (in any
+    /// spelling git equates): their checks depend on the name alone, and each new commit's
+    /// trees repeat their parents' names (git.git's top tree: 500 entries, 30 commits).
+    plain_names: HashSet<Vec<u8>>,
 }
 
 pub(super) fn walk(
@@ -159,60 +168,102 @@ fn check_entries(
     subtree: &mut dyn FnMut(git2::Oid, String),
 ) -> Result<usize> {
     let mut checked = 0;
-    for entry in parse_tree(tree, path, data)? {
-        let child = join(path, entry.name);
-        // git's fsck reads whatever a `.gitmodules` entry names as the file
-        // (`gitmodulesBlob`, `gitmodulesMissing`); found by the pack fuzzer as a gitlink
-        // named `gitmod~1`.
-        // `.gitattributes` the same (`gitattributesBlob`, `gitattributesMissing`).
-        if matches!(entry.mode, Mode::Tree | Mode::Gitlink) {
-            if is_gitmodules(entry.name) {
-                return Err(unsafe_object(tree, &child, ".gitmodules is not a file"));
-            }
-            if is_gitattributes(entry.name) {
-                return Err(unsafe_object(tree, &child, ".gitattributes is not a file"));
-            }
+    for entry in parse_tree(tree, path, data, &seen.plain_names)? {
+        let plain = seen.plain_names.contains(entry.name);
+        if !plain {
+            special_kind(tree, path, &entry)?;
         }
         match entry.mode {
-            Mode::Tree => subtree(entry.oid, child),
+            Mode::Tree => subtree(entry.oid, join(path, entry.name)),
             Mode::Gitlink => {}
             Mode::File | Mode::Exec | Mode::Symlink => {
-                // The type is checked for objects the repository already has too: a
-                // new tree may name an old tree or commit as a file.
-                if seen.blobs.insert(entry.oid) {
-                    let (_, kind) = odb.read_header(entry.oid).map_err(missing(|| {
-                        format!("blob {} ({}) is missing", entry.oid, display(&child))
-                    }))?;
-                    if kind != git2::ObjectType::Blob {
-                        return Err(unsafe_object(entry.oid, &child, "is not a blob"));
-                    }
-                    if !trusted(entry.oid, Trust::Blob, &child) {
-                        checked += 1;
-                    }
-                }
-                if is_gitattributes(entry.name) && entry.mode != Mode::Symlink {
-                    let blob = odb
-                        .read(entry.oid)
-                        .map_err(git_err("cannot read .gitattributes"))?;
-                    check_gitattributes(entry.oid, &child, blob.data())?;
-                }
-                if is_gitmodules(entry.name) {
-                    if entry.mode == Mode::Symlink {
-                        return Err(unsafe_object(
-                            tree,
-                            &child,
-                            ".gitmodules is a symbolic link",
-                        ));
-                    }
-                    let blob = odb
-                        .read(entry.oid)
-                        .map_err(git_err("cannot read .gitmodules"))?;
-                    check_gitmodules(entry.oid, &child, blob.data())?;
-                }
+                checked += check_blob(odb, trusted, seen, path, &entry)?;
             }
+        }
+        if !plain && !special_content(odb, tree, path, &entry)? {
+            seen.plain_names.insert(entry.name.to_vec());
         }
     }
     Ok(checked)
+}
+
+/// git's fsck reads whatever a `.gitmodules` entry names as the file (`gitmodulesBlob`,
+/// `gitmodulesMissing`; found by the pack fuzzer as a gitlink named `gitmod~1`), and
+/// `.gitattributes` the same (`gitattributesBlob`, `gitattributesMissing`).
+fn special_kind(tree: git2::Oid, path: &str, entry: &TreeEntry<'_>) -> Result<()> {
+    if matches!(entry.mode, Mode::Tree | Mode::Gitlink) {
+        let child = || join(path, entry.name);
+        if is_gitmodules(entry.name) {
+            return Err(unsafe_object(tree, &child(), ".gitmodules is not a file"));
+        }
+        if is_gitattributes(entry.name) {
+            return Err(unsafe_object(
+                tree,
+                &child(),
+                ".gitattributes is not a file",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks what a `.gitmodules` or `.gitattributes` file entry holds; false for any other name.
+fn special_content(
+    odb: &git2::Odb<'_>,
+    tree: git2::Oid,
+    path: &str,
+    entry: &TreeEntry<'_>,
+) -> Result<bool> {
+    let (modules, attributes) = (is_gitmodules(entry.name), is_gitattributes(entry.name));
+    if !matches!(entry.mode, Mode::File | Mode::Exec | Mode::Symlink) {
+        return Ok(modules || attributes);
+    }
+    let child = join(path, entry.name);
+    if attributes && entry.mode != Mode::Symlink {
+        let blob = odb
+            .read(entry.oid)
+            .map_err(git_err("cannot read .gitattributes"))?;
+        check_gitattributes(entry.oid, &child, blob.data())?;
+    }
+    if modules {
+        if entry.mode == Mode::Symlink {
+            return Err(unsafe_object(
+                tree,
+                &child,
+                ".gitmodules is a symbolic link",
+            ));
+        }
+        let blob = odb
+            .read(entry.oid)
+            .map_err(git_err("cannot read .gitmodules"))?;
+        check_gitmodules(entry.oid, &child, blob.data())?;
+    }
+    Ok(modules || attributes)
+}
+
+/// The type of a blob entry's object, checked for objects the repository already has too: a
+/// new tree may name an old tree or commit as a file. Returns 1 for a blob not trusted.
+fn check_blob(
+    odb: &git2::Odb<'_>,
+    trusted: &dyn Fn(git2::Oid, Trust, &str) -> bool,
+    seen: &mut Walked,
+    path: &str,
+    entry: &TreeEntry<'_>,
+) -> Result<usize> {
+    if !seen.blobs.insert(entry.oid) {
+        return Ok(0);
+    }
+    let child = || join(path, entry.name);
+    if trusted(entry.oid, Trust::FileAt, &child()) {
+        return Ok(0);
+    }
+    let (_, kind) = odb.read_header(entry.oid).map_err(missing(|| {
+        format!("blob {} ({}) is missing", entry.oid, display(&child()))
+    }))?;
+    if kind != git2::ObjectType::Blob {
+        return Err(unsafe_object(entry.oid, &child(), "is not a blob"));
+    }
+    Ok(usize::from(!trusted(entry.oid, Trust::Blob, &child())))
 }
 
 pub(super) fn unsafe_object(oid: git2::Oid, path: &str, why: &str) -> Failure {
@@ -366,6 +417,7 @@ pub(super) fn parse_tree<'a>(
     oid: git2::Oid,
     path: &str,
     data: &'a [u8],
+    valid_names: &HashSet<Vec<u8>>,
 ) -> Result<Vec<TreeEntry<'a>>> {
     let bad = |name: &[u8], why: &str| unsafe_object(oid, &join(path, name), why);
     let mode_of = |mode: &[u8]| Mode::parse(mode).map_err(|why| bad(b"", &why));
@@ -385,7 +437,9 @@ pub(super) fn parse_tree<'a>(
                 .unwrap_or_else(|| bad(name, "tree is truncated"))
         })?;
         let (mode, name) = (mode_of(entry.mode)?, entry.name);
-        check_name(name).map_err(|why| bad(name, why))?;
+        if !valid_names.contains(name) {
+            check_name(name).map_err(|why| bad(name, why))?;
+        }
         // `nullSha1`, a warning that --strict makes an error (a gitlink may otherwise name any id).
         if entry.oid.is_zero() {
             return Err(bad(name, "tree entry names the null object id"));

@@ -158,7 +158,7 @@ fn duplicate_names_need_not_be_adjacent() {
         raw.extend_from_slice(format!("{mode} {name}\0").as_bytes());
         raw.extend_from_slice(&[7u8; 20]);
     }
-    let err = parse_tree(git2::Oid::ZERO_SHA1, "", &raw)
+    let err = parse_tree(git2::Oid::ZERO_SHA1, "", &raw, &HashSet::new())
         .err()
         .expect("a file and a tree named a");
     assert!(err.message.contains("duplicate"), "{}", err.message);
