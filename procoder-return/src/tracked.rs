@@ -1,7 +1,7 @@
 //! Tracked files against the index, as `git status` refreshes them: one `lstat` per entry,
 //! compared with the entry's stat data; a file is read and hashed only when they differ or the
-//! entry is racily clean. Entries found unchanged get the file's stat data, and the index is
-//! written back, so that the next run is a stat per file.
+//! entry is racily clean. Entries found unchanged by their content get the file's stat data,
+//! and the index is written back, so that the next run is a stat per file.
 
 use crate::index_file::IndexFile;
 use procoder_bundle::checkout::Conversion;
@@ -187,8 +187,13 @@ fn compare(
         true => Verdict::Clean,
         false => Verdict::Refresh(meta.clone()),
     };
+    // Trusted on its stat data, the entry is left as it is, as git's refresh leaves an entry
+    // `ie_match_stat` passes: an exported entry trusted under core.checkStat=minimal keeps its
+    // export's stat data (no inode), and the index is not rewritten. Rewriting all 15,600 of
+    // libgit2's entries through libgit2 was the first run's largest cost (0.12 s and 23.1 MB,
+    // against 0.07 s and 10.9 MB without), and the agent often runs the helper once.
     if trusted && !settings.racy(entry) {
-        return clean;
+        return Verdict::Clean;
     }
     if same_content(repo, rel, &file, entry, &meta, settings) {
         clean

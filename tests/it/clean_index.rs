@@ -1,7 +1,8 @@
-//! The helper's clean check writes the refreshed index back, as `git status` does: after the
-//! first run every entry holds its file's stat data (inode and device included), so the next
-//! run trusts a stat per file. An entry as new as the index file is racily clean and is
-//! hashed all the same (git's racy-git rule).
+//! The helper's clean check refreshes the index as `git status` does: an entry it had to hash
+//! and found unchanged gets its file's stat data (inode and device included) and the index is
+//! written back, so the next run trusts a stat; an entry trusted on its stat data (the export's,
+//! under core.checkStat=minimal) is left as it is, and then nothing is written. An entry as new
+//! as the index file is racily clean and is hashed all the same (git's racy-git rule).
 
 use crate::common::*;
 use std::os::unix::fs::MetadataExt;
@@ -49,13 +50,19 @@ fn same_size_edit(sandbox: &Sandbox, rel: &str, mtime: SystemTime) {
 }
 
 #[test]
-fn the_first_run_writes_the_refreshed_index_back() {
+fn a_touched_file_is_hashed_refreshed_and_written_back() {
     let sandbox = sandbox();
     let exported = stat_data(&sandbox);
     assert!(
-        exported.iter().any(|(_, dev, ino)| *dev == 0 && *ino == 0),
+        exported.iter().all(|(_, dev, ino)| *dev == 0 && *ino == 0),
         "the export's index has no inodes: {exported:?}"
     );
+    // Same content, another mtime: the stat data no longer matches, so the file is hashed.
+    std::fs::File::options()
+        .write(true)
+        .open(sandbox.root.join("a.txt"))
+        .and_then(|f| f.set_modified(SystemTime::now() - Duration::from_secs(100)))
+        .expect("touch a.txt");
     let out = sandbox.run_return_output();
     assert!(
         first_line(&out).starts_with("NO_NEW_COMMITS: "),
@@ -63,13 +70,17 @@ fn the_first_run_writes_the_refreshed_index_back() {
         stderr(&out)
     );
     let refreshed = stat_data(&sandbox);
-    assert!(!refreshed.is_empty());
     for (path, dev, ino) in &refreshed {
         let meta = std::fs::symlink_metadata(sandbox.root.join(path)).expect("tracked file");
+        let expected = match path.as_str() {
+            "a.txt" => (meta.dev() as u32, meta.ino() as u32),
+            // Trusted on the export's size and time (core.checkStat=minimal), as git trusts it.
+            _ => (0, 0),
+        };
         assert_eq!(
             (*dev as u32, *ino as u32),
-            (meta.dev() as u32, meta.ino() as u32),
-            "{path}'s stat data was not written back: {refreshed:?}"
+            expected,
+            "{path}: {refreshed:?}"
         );
     }
     // Nothing left to refresh: the second run leaves the index file as it was.
@@ -82,6 +93,46 @@ fn the_first_run_writes_the_refreshed_index_back() {
         stderr(&out)
     );
     assert_eq!(std::fs::read(&index).expect("the index"), before);
+}
+
+/// After the agent's `git commit` (which rewrites the index and, under the export's
+/// core.checkStat=minimal, leaves the exported entries' stat data as the export wrote it), the
+/// helper trusts those entries as git does and writes nothing: the index is left byte for byte,
+/// the exported entry keeps its zero inode, and an edit of it is still seen.
+#[test]
+fn entries_git_trusts_are_left_as_they_are() {
+    let sandbox = sandbox();
+    sandbox.commit_file("c.txt", "charlie\n");
+    // The commit comes seconds after the unzip, as an agent's does: within the export's own
+    // second the exported entries would be racily clean and hashed.
+    let index = sandbox.root.join(".git/index");
+    std::fs::File::options()
+        .write(true)
+        .open(&index)
+        .and_then(|f| f.set_modified(SystemTime::now() + Duration::from_secs(5)))
+        .expect("stamp the index");
+    let exported = |rows: &[(String, u64, u64)]| {
+        rows.iter()
+            .find(|(path, _, _)| path == "a.txt")
+            .map(|(_, dev, ino)| (*dev, *ino))
+    };
+    assert_eq!(
+        exported(&stat_data(&sandbox)),
+        Some((0, 0)),
+        "git left it as exported"
+    );
+    let before = std::fs::read(&index).expect("the index");
+    sandbox.run_return();
+    assert_eq!(std::fs::read(&index).expect("the index"), before);
+    assert_eq!(exported(&stat_data(&sandbox)), Some((0, 0)));
+    sandbox.write("a.txt", b"alpha, edited\n");
+    let out = sandbox.run_return_output();
+    assert!(
+        first_line(&out).starts_with("WORKTREE_DIRTY: ")
+            && stderr(&out).contains("  modified: a.txt\n"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// With core.trustCtime=false an in-place same-size edit that restores the mtime leaves the
