@@ -87,8 +87,8 @@ for s in S1 S2 S3 S4 S5; do
     read -r rt rm_ < <(medians "$s-return"); read -r bt bm < <(medians "$s-bundle")
     ours=$(size "$work/ours.bundle"); theirs=$(size "$work/git.bundle")
     row "$s return" "$rt" "$rm_" "$(python3 -c "print(f'{$rt/$bt:.2f}')")" "$bt" "$bm" "$ours" "$theirs" "$(python3 -c "print(f'{$ours/$theirs:.2f}')")"
-    read -r st _ < <(medians "$s-statusbundle")
-    rows+=("$(printf '%-10s %9s %9s %7s | %9s %9s | %s' "  +status" "" "" "$(python3 -c "print(f'{$rt/$st:.2f}')")" "$st" "" "vs git status + git bundle create")")
+    read -r st sm < <(medians "$s-statusbundle")
+    rows+=("$(printf '%-10s %9s %9s %7s | %9s %9s | %s' "  +status" "" "" "$(python3 -c "print(f'{$rt/$st:.2f}')")" "$st" "$sm" "vs git status + git bundle create (RSS: the larger of the two)")")
     if [ "$s" = S4 ]; then
         git -C "$sb" -c pack.useSparse=false bundle create -q "$work/git-ns.bundle" "$base..$task"
         ns=$(size "$work/git-ns.bundle")
