@@ -21,11 +21,15 @@ pub fn encode(source: &[u8], target: &[u8], limit: usize) -> Option<Vec<u8>> {
     // (random writes into a table the size of the source) was four fifths of the encoding of
     // a one-line edit in a 1 MB file. When the two share less, the whole source is indexed.
     let prefix = common_prefix(source, target);
-    let suffix = common_suffix(&source[prefix..], &target[prefix..]);
+    // The suffix may reach back over source bytes the prefix copied too (a copy can name any
+    // source bytes): a tree entry inserted before one of the same mode shares "40000 " with
+    // both its neighbours, and git copies it from the suffix side.
+    let suffix = common_suffix(source, &target[prefix..]);
     let trimmed = prefix + suffix >= target.len() - target.len() / 8;
+    let s_end = source.len() - suffix;
     let (index, t_end) = match trimmed {
         true => (
-            Index::new(&source[prefix..source.len() - suffix], prefix),
+            Index::new(&source[prefix.min(s_end)..s_end], prefix.min(s_end)),
             target.len() - suffix,
         ),
         false => (Index::new(source, 0), target.len()),
@@ -441,6 +445,12 @@ mod tests {
             t[at] ^= 0x20;
             cases.push(t);
         }
+        // A tree entry inserted before one that starts with the same bytes.
+        let at = mid - mid % 64;
+        let mut shared = source[..at].to_vec();
+        shared.extend_from_slice(&source[at - 30..at]);
+        shared.extend_from_slice(&source[at..]);
+        cases.push(shared);
         let mut grown = source.clone();
         grown.extend_from_slice(b"appended\n");
         cases.push(grown);
@@ -455,6 +465,33 @@ mod tests {
             );
             assert_eq!(apply(&source, &delta).expect("applies"), target);
         }
+    }
+
+    /// ripgrep's top tree after the agent's `agent-notes/`: an entry inserted before one of
+    /// the same mode. Its "40000 " is copied with the next entry, as git copies it; only its
+    /// name and id are new (the delta was 6 bytes longer than git's).
+    #[test]
+    fn an_inserted_entry_shares_its_mode_with_the_next_one() {
+        let entry = |name: String, id: u8| {
+            let mut e = format!("40000 {name}\0").into_bytes();
+            e.extend([id; 20]);
+            e
+        };
+        let head: Vec<u8> = (0..30).flat_map(|i| entry(format!("a{i:02}"), i)).collect();
+        let tail: Vec<u8> = (0..10)
+            .flat_map(|i| entry(format!("c{i:02}"), 100 + i))
+            .collect();
+        let source = [head.clone(), tail.clone()].concat();
+        let target = [head, entry("b-new".into(), 99), tail].concat();
+        let delta = encode(&source, &target, target.len()).expect("delta");
+        assert_eq!(apply(&source, &delta).expect("applies"), target);
+        // Two sizes, a copy, the literal's length byte and the new name and id, a copy.
+        let literal = "b-new\0".len() + 20;
+        assert!(
+            delta.len() <= 4 + 3 + 1 + literal + 5,
+            "{} bytes",
+            delta.len()
+        );
     }
 
     #[test]
