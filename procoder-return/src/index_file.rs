@@ -269,45 +269,24 @@ mod tests {
         (dir, repo)
     }
 
+    fn seen(e: git2::IndexEntry) -> Seen {
+        let ext = e.flags_extended & 0x6000;
+        let (stage, size, mtime) = (e.flags & STAGE_MASK, e.file_size, e.mtime.seconds());
+        (e.path, e.mode, e.id, stage, ext, size, mtime)
+    }
+
     fn libgit2_entries(repo: &git2::Repository) -> Vec<Seen> {
         // A handle of its own: libgit2 keeps a handle's index, and a rewrite within the same
         // second may not look changed to it.
         let fresh = git2::Repository::open(repo.path()).expect("open");
         let index = fresh.index().expect("libgit2 reads it");
-        index
-            .iter()
-            .map(|e| {
-                (
-                    e.path,
-                    e.mode,
-                    e.id,
-                    e.flags & STAGE_MASK,
-                    e.flags_extended & 0x6000,
-                    e.file_size,
-                    e.mtime.seconds(),
-                )
-            })
-            .collect()
+        index.iter().map(seen).collect()
     }
 
     fn ours(repo: &git2::Repository) -> (Vec<Seen>, Option<git2::Oid>) {
         let bytes = std::fs::read(repo.path().join("index")).expect("an index");
         let index = parse(&bytes).expect("read directly, not left to libgit2");
-        let entries = index
-            .entries
-            .into_iter()
-            .map(|e| {
-                (
-                    e.path,
-                    e.mode,
-                    e.id,
-                    e.flags & STAGE_MASK,
-                    e.flags_extended & 0x6000,
-                    e.file_size,
-                    e.mtime.seconds(),
-                )
-            })
-            .collect();
+        let entries = index.entries.into_iter().map(seen).collect();
         (entries, index.tree)
     }
 
