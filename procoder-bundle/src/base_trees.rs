@@ -10,8 +10,9 @@
 //! after the agent ran `git gc`) makes the walk, once: the helper makes one `BaseTrees` for
 //! both its object check and its bundle.
 
+use crate::write::truncated;
 use crate::{enumerate, git_err};
-use procoder_manifest::{Failure, Result};
+use procoder_manifest::Result;
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -87,11 +88,4 @@ impl<'r> BaseTrees<'r> {
         let hex = oid.to_string();
         self.objects_dir.join(&hex[..2]).join(&hex[2..]).is_file()
     }
-}
-
-fn truncated(tree: git2::Oid) -> Failure {
-    Failure::internal(
-        format!("tree {tree} is truncated"),
-        std::io::Error::other("corrupt tree"),
-    )
 }

@@ -282,7 +282,7 @@ fn list_objects(
 }
 
 /// A tree of the sandbox's repository: a truncated one means the repository is corrupt.
-fn truncated(tree: git2::Oid) -> Failure {
+pub(crate) fn truncated(tree: git2::Oid) -> Failure {
     Failure::internal(
         format!("tree {tree} is truncated"),
         std::io::Error::other("corrupt tree"),

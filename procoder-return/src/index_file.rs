@@ -243,15 +243,7 @@ mod tests {
     fn repo() -> (tempfile::TempDir, git2::Repository) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         git(dir.path(), &["init", "-q"]);
-        for f in ["a.txt", "a/b/c.txt", "a-b", "run.sh"] {
-            let path = dir.path().join(f);
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-            std::fs::write(&path, f).expect("write");
-        }
-        use std::os::unix::fs::PermissionsExt;
-        let exec = std::fs::Permissions::from_mode(0o755);
-        std::fs::set_permissions(dir.path().join("run.sh"), exec).expect("chmod");
-        std::os::unix::fs::symlink("a.txt", dir.path().join("link")).expect("symlink");
+        crate::write_test_files(dir.path(), &["a.txt", "a/b/c.txt", "a-b", "run.sh"]);
         git(dir.path(), &["add", "."]);
         // Only in the index (no file system takes it): a path over the 12-bit name length.
         let long = format!("{}x.txt", "d/".repeat(2100));

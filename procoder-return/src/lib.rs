@@ -67,6 +67,21 @@ pub fn main() -> std::process::ExitCode {
 #[cfg(unix)]
 pub(crate) const RERUN: &str = "then rerun ./procoder-return";
 
+/// Writes `files` under `root` (each holding its own path), `run.sh` among them made
+/// executable, and a symlink `link` to `a.txt`: the work tree the index tests add.
+#[cfg(all(test, unix))]
+pub(crate) fn write_test_files(root: &std::path::Path, files: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    for f in files {
+        let path = root.join(f);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&path, f).expect("write");
+    }
+    let exec = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(root.join("run.sh"), exec).expect("chmod");
+    std::os::unix::fs::symlink("a.txt", root.join("link")).expect("symlink");
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     #[test]

@@ -123,15 +123,7 @@ mod tests {
             "z/y",
             "run.sh",
         ];
-        for f in files {
-            let path = dir.path().join(f);
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-            std::fs::write(&path, f).expect("write");
-        }
-        use std::os::unix::fs::PermissionsExt;
-        let exec = std::fs::Permissions::from_mode(0o755);
-        std::fs::set_permissions(dir.path().join("run.sh"), exec).expect("chmod");
-        std::os::unix::fs::symlink("a.txt", dir.path().join("link")).expect("symlink");
+        crate::write_test_files(dir.path(), &files);
         let mut index = repo.index().expect("index");
         index
             .add_all(["*"], git2::IndexAddOption::DEFAULT, None)

@@ -87,19 +87,19 @@ fn big_text(lines: usize) -> String {
         .collect()
 }
 
+/// A base holding one 300 KB source file, `src/big.rs`.
+fn with_big_file(local: &TestRepo) {
+    write_file(&local.dir, "src/big.rs", big_text(5000).as_bytes());
+    local.git(&["add", "-A"]);
+    local.git(&["commit", "-q", "-m", "big file"]);
+}
+
 #[test]
 fn s1_one_line_edit_in_a_large_file_ships_a_delta() {
-    let (ours, git_size, _) = compare(
-        |local| {
-            write_file(&local.dir, "src/big.rs", big_text(5000).as_bytes());
-            local.git(&["add", "-A"]);
-            local.git(&["commit", "-q", "-m", "big file"]);
-        },
-        |sb| {
-            let text = big_text(5000).replacen("item_2500()", "item_2500_edited()", 1);
-            sb.commit_file("src/big.rs", &text);
-        },
-    );
+    let (ours, git_size, _) = compare(with_big_file, |sb| {
+        let text = big_text(5000).replacen("item_2500()", "item_2500_edited()", 1);
+        sb.commit_file("src/big.rs", &text);
+    });
     eprintln!("S1: ours {ours} B, git bundle create {git_size} B");
     assert!(ours <= git_size, "ours {ours} > git {git_size}");
     assert!(
@@ -143,16 +143,9 @@ fn s4_moved_directory_ships_trees_not_blobs() {
 /// the walk of the base's whole tree finds; the bundle ships the new trees and the commit.
 #[test]
 fn copied_file_ships_no_blob() {
-    let (ours, git_size, _) = compare(
-        |local| {
-            write_file(&local.dir, "src/big.rs", big_text(5000).as_bytes());
-            local.git(&["add", "-A"]);
-            local.git(&["commit", "-q", "-m", "big file"]);
-        },
-        |sb| {
-            sb.commit_file("src/copy.rs", &big_text(5000));
-        },
-    );
+    let (ours, git_size, _) = compare(with_big_file, |sb| {
+        sb.commit_file("src/copy.rs", &big_text(5000));
+    });
     eprintln!("copy: ours {ours} B, git bundle create {git_size} B");
     assert!(ours <= git_size, "ours {ours} > git {git_size}");
     assert!(ours < 1500, "a copied 300 KB file ships {ours} bytes");
