@@ -8,6 +8,8 @@
 #[cfg(unix)]
 mod cli;
 #[cfg(unix)]
+mod dir_cache;
+#[cfg(unix)]
 mod earlier;
 #[cfg(unix)]
 mod index_file;

@@ -6,6 +6,7 @@
 //! `!keep.log`, where git lists it). An ignored directory is not entered, as in git; a nested
 //! repository is one entry, `dir/`.
 
+use crate::dir_cache::{DirCache, Kind};
 use crate::index_file::IndexFile;
 use bstr::ByteSlice;
 use gix_ignore::glob::pattern::Case;
@@ -30,9 +31,10 @@ pub(crate) fn ignores(repo: &git2::Repository) -> gix_ignore::Search {
 
 /// Calls `found` with the path of every untracked, not ignored file under the work tree
 /// `root` (and `dir/` for a nested repository), in git's order. Directories that cannot be
-/// read are passed over, as git does.
+/// read are passed over, as git does. Listings come from, and go to, the cache in `git_dir`.
 pub(crate) fn walk(
     root: &Path,
+    git_dir: &Path,
     ignores: gix_ignore::Search,
     index: &IndexFile,
     found: &mut dyn FnMut(&[u8]),
@@ -43,9 +45,11 @@ pub(crate) fn walk(
         index,
         pos: 0,
         search: ignores,
+        cache: DirCache::load(git_dir),
         found,
     };
     walk.dir(&mut Vec::new());
+    walk.cache.save();
 }
 
 /// `core.excludesFile`, else git's default `$XDG_CONFIG_HOME/git/ignore` (or
@@ -74,14 +78,8 @@ struct Walk<'a> {
     /// The cursor: the first entry not before the paths still to visit.
     pos: usize,
     search: gix_ignore::Search,
+    cache: DirCache,
     found: &'a mut dyn FnMut(&[u8]),
-}
-
-#[derive(PartialEq)]
-enum Kind {
-    Dir,
-    /// Files and symlinks; git passes over fifos, sockets and devices.
-    File,
 }
 
 impl<'a> Walk<'a> {
@@ -112,43 +110,14 @@ impl<'a> Walk<'a> {
     /// Visits the directory `rel` (empty for the top, else ending in `/`).
     fn dir(&mut self, rel: &mut Vec<u8>) {
         let dir = self.root.join(OsStr::from_bytes(rel));
-        let Ok(read) = std::fs::read_dir(&dir) else {
+        let Some(listing) = self.cache.list(&dir, rel) else {
             return;
         };
-        let mut entries: Vec<(Vec<u8>, Kind)> = Vec::new();
-        let mut gitignore = false;
-        for entry in read.flatten() {
-            let name = entry.file_name().as_bytes().to_vec();
-            let Ok(ft) = entry.file_type() else {
-                continue;
-            };
-            let kind = if ft.is_dir() {
-                Kind::Dir
-            } else if ft.is_file() || ft.is_symlink() {
-                Kind::File
-            } else {
-                continue;
-            };
-            if name == b".git" {
-                continue;
-            }
-            gitignore |= name == b".gitignore" && ft.is_file();
-            entries.push((name, kind));
-        }
-        // git's order: a directory sorts as its name followed by '/'.
-        let key = |(name, kind): &(Vec<u8>, Kind)| {
-            let mut k = name.clone();
-            if *kind == Kind::Dir {
-                k.push(b'/');
-            }
-            k
-        };
-        entries.sort_by_cached_key(key);
-        let pushed = gitignore && self.push_gitignore(&dir, rel);
+        let pushed = listing.gitignore && self.push_gitignore(&dir, rel);
         let base = rel.len();
-        for (name, kind) in entries {
+        for (name, kind) in listing.entries() {
             rel.truncate(base);
-            rel.extend_from_slice(&name);
+            rel.extend_from_slice(name);
             match kind {
                 Kind::File => {
                     let tracked = self.seek(rel) == Some(rel.as_slice());
@@ -224,6 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let root = dir.path();
         let repo = git2::Repository::init(root).expect("init");
+        std::fs::create_dir(repo.path().join("procoder")).expect("mkdir .git/procoder");
         for f in ["sub-x", "a-b", "dir/t.txt"] {
             write(root, f, f);
         }
@@ -245,14 +215,37 @@ mod tests {
         }
         index.write().expect("write the index");
         let index = IndexFile::read(&repo).expect("read it back");
-        let mut found = Vec::new();
         let root = repo.workdir().expect("a work tree");
-        walk(root, ignores(&repo), &index, &mut |p| {
-            found.push(String::from_utf8_lossy(p).into_owned())
-        });
+        let run = || {
+            let mut found = Vec::new();
+            walk(root, repo.path(), ignores(&repo), &index, &mut |p| {
+                found.push(String::from_utf8_lossy(p).into_owned())
+            });
+            found
+        };
+        // Folders last changed a minute ago: the first walk caches every listing, the second
+        // takes them from the cache and must list the same, the third sees a new file.
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for d in ["", "a", "dir", "sub", "nest"] {
+            std::fs::File::open(root.join(d))
+                .and_then(|f| f.set_modified(past))
+                .expect("set a folder's mtime");
+        }
+        let want = ["a/u.txt", "dir/new.txt", "nest/", "sub.txt", "z.txt"];
+        assert_eq!(run(), want);
+        assert!(repo.path().join("procoder/untracked-cache").is_file());
+        assert_eq!(run(), want);
+        write(root, "dir/later.txt", "later");
         assert_eq!(
-            found,
-            ["a/u.txt", "dir/new.txt", "nest/", "sub.txt", "z.txt"]
+            run(),
+            [
+                "a/u.txt",
+                "dir/later.txt",
+                "dir/new.txt",
+                "nest/",
+                "sub.txt",
+                "z.txt"
+            ]
         );
     }
 }

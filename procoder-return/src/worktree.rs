@@ -16,10 +16,13 @@ pub fn check_clean(repo: &git2::Repository, exchange: &Exchange) -> Result<()> {
     // neither reads what the other writes (the walk never reads .git/index), so they run side
     // by side, as git's preload-index stats beside its status.
     let ignores = crate::untracked::ignores(repo);
+    let git_dir = repo.path();
     let (tracked, untracked) = std::thread::scope(|s| {
         let walk = s.spawn(|| {
             let mut found = Vec::new();
-            crate::untracked::walk(root, ignores, &index, &mut |p| found.push(p.to_vec()));
+            crate::untracked::walk(root, git_dir, ignores, &index, &mut |p| {
+                found.push(p.to_vec())
+            });
             found
         });
         let tracked = crate::tracked::check(repo, &index, &settings);

@@ -389,4 +389,9 @@ fn clean_check_agrees_with_git_status() {
         dirty > STATES / 3,
         "too few dirty states ({dirty}) to mean much"
     );
+    // The later states' listings came from the untracked cache where folders were unchanged.
+    assert!(
+        sandbox.root.join(".git/procoder/untracked-cache").is_file(),
+        "the helper kept no untracked cache"
+    );
 }
