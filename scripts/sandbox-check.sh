@@ -16,7 +16,8 @@
 #           detached HEAD (clean and dirty), commits on main, a moved and a created tag, the
 #           helper run from the folder above; each refusal's hint is run as printed, then the
 #           helper again; and a second return after amending returned commits (its first lines
-#           name them, its document carries `replaces`, apply needs --replace)
+#           name them, its document carries `replaces`, apply needs --replace); and under
+#           gVisor (runsc over the same root), files added after the untracked cache was kept
 # then each return is applied outside (to its own copy of the repository) and checked: the task
 # branch is the sandbox tip, modes and symlinks kept, git fsck --strict clean.
 # Exit status: 0 when case A and the agent-stuck cases pass (CASE_B_REQUIRED=0 reports case B without failing the run
@@ -440,6 +441,47 @@ print(" ".join(c for r in d.get("replaces", []) for c in r["commits"]))' "$rzip"
             echo "$out" | indent
             s_pass rewritten-return "RETURN_REWRITES without --replace; with it, task = ${amended:0:12}, backup = ${first:0:12}"
         fi
+    fi
+fi
+
+# The untracked cache under gVisor, the sandbox's kernel (runsc over the same Debian root):
+# a first run keeps each folder's listing, and files the agent adds afterwards, in a folder
+# the cache holds and in a new one, are still refused; then a commit returns and applies.
+step "gVisor: the untracked cache sees what the agent adds"
+if ! command -v runsc >/dev/null; then
+    apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 || true
+fi
+if ! command -v runsc >/dev/null; then
+    s_fail "gvisor: runsc is not installed and could not be"
+elif s_unzip gvisor; then
+    gdir=$sdir
+    # runsc takes its working directory from the host: / exists on both sides.
+    gout=$(cd / && env -i HOME=/root PATH="$JAIL_PATH" LC_ALL=C.UTF-8 GIT_CONFIG_NOSYSTEM=1 \
+        runsc --network=none --platform=ptrace do -root "$ROOT" -force-overlay=false /bin/sh -c '
+        cd "$1" || exit 9
+        ./procoder-return >/dev/null 2>&1; echo "first: $?"
+        test -s .git/procoder/untracked-cache && echo "cache: kept"
+        sleep 1
+        echo late >src/late.txt
+        ./procoder-return 2>&1 | head -6; echo "second: done"
+        rm src/late.txt && mkdir -p docs/deep && echo new >docs/deep/new.txt
+        ./procoder-return 2>&1 | head -6; echo "third: done"
+        rm -r docs/deep && printf "work\n" >feature.txt && git add feature.txt &&
+            git -c user.name=Agent -c user.email=agent@example.com commit -q -m "Add feature" &&
+            ./procoder-return >/dev/null 2>&1; echo "fourth: $?"' sh "$gdir" 2>&1) || true
+    echo "$gout" | indent
+    second=$(echo "$gout" | sed -n '/^cache: kept/,/^second: done/p')
+    third=$(echo "$gout" | sed -n '/^second: done/,/^third: done/p')
+    if ! echo "$gout" | grep -qx "first: 1" || ! echo "$gout" | grep -qx "cache: kept"; then
+        s_fail "gvisor: the first run did not refuse NO_NEW_COMMITS and keep a cache" "$gout"
+    elif ! echo "$second" | grep -q "^WORKTREE_DIRTY" || ! echo "$second" | grep -q "untracked: src/ (1 file)"; then
+        s_fail "gvisor: a file added to a cached folder was not refused" "$second"
+    elif ! echo "$third" | grep -q "^WORKTREE_DIRTY" || ! echo "$third" | grep -q "untracked: docs/ (1 file)"; then
+        s_fail "gvisor: a file in a new folder was not refused" "$third"
+    elif ! echo "$gout" | grep -qx "fourth: 0"; then
+        s_fail "gvisor: the committed work did not return" "$gout"
+    else
+        s_applied gvisor "$gdir"
     fi
 fi
 
