@@ -419,6 +419,16 @@ mod tests {
         dir
     }
 
+    /// `tree()` with every folder of `w/` last changed a minute ago, and that time.
+    fn settled_tree() -> (tempfile::TempDir, SystemTime) {
+        let dir = tree();
+        let past = SystemTime::now() - Duration::from_secs(60);
+        for d in ["", "sub", "sub/deep"] {
+            set_mtime(&dir.path().join("w").join(d), past);
+        }
+        (dir, past)
+    }
+
     fn set_mtime(path: &Path, mtime: SystemTime) {
         File::open(path)
             .and_then(|f| f.set_modified(mtime))
@@ -456,12 +466,8 @@ mod tests {
     /// `touch -d` would, the cache does not see it) and sees a file added the usual way.
     #[test]
     fn listings_are_reused_while_the_folder_mtime_holds() {
-        let dir = tree();
+        let (dir, past) = settled_tree();
         let w = dir.path().join("w");
-        let past = SystemTime::now() - Duration::from_secs(60);
-        for d in ["", "sub", "sub/deep"] {
-            set_mtime(&w.join(d), past);
-        }
         let first = run(dir.path());
         assert_eq!(
             first,
@@ -525,12 +531,8 @@ mod tests {
     /// `.git/procoder/` to write in (the walk still lists everything).
     #[test]
     fn unchanged_runs_write_nothing_and_missing_folders_only_skip_the_cache() {
-        let dir = tree();
+        let (dir, past) = settled_tree();
         let w = dir.path().join("w");
-        let past = SystemTime::now() - Duration::from_secs(60);
-        for d in ["", "sub", "sub/deep"] {
-            set_mtime(&w.join(d), past);
-        }
         run(dir.path());
         let cache = dir.path().join(".git/procoder/untracked-cache");
         let old = past - Duration::from_secs(60);
