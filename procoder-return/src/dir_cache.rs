@@ -76,6 +76,12 @@ struct Record<'a> {
 /// time: its memory is the largest record, not the file.
 struct Old {
     file: File,
+    /// The file's length: a record's length field is checked against it before a buffer
+    /// grows to hold the record (a damaged field must not ask for gigabytes).
+    len: u64,
+    /// Past the last whole record: nothing more is looked up, but `file` stays open for the
+    /// records already taken.
+    ended: bool,
     buf: Vec<u8>,
     /// The first byte of `buf` not yet passed, and `buf[0]`'s offset in the file.
     pos: usize,
@@ -104,8 +110,11 @@ const BUF: usize = 64 * 1024;
 impl Old {
     fn open(path: &Path) -> Option<Self> {
         let file = File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
         let mut old = Self {
             file,
+            len,
+            ended: false,
             buf: Vec::new(),
             pos: 0,
             offset: 0,
@@ -142,9 +151,16 @@ impl Old {
 
     /// The record at `pos` and its length in the file, if whole and undamaged.
     fn peek(&mut self) -> Option<(Record<'_>, usize)> {
+        if self.ended {
+            return None;
+        }
         self.fill(4).filter(|&whole| whole)?;
         let len = u32::from_le_bytes(self.buf[self.pos..][..4].try_into().ok()?) as usize;
         let total = len.checked_add(8)?;
+        let here = self.offset + self.pos as u64;
+        if here + total as u64 > self.len {
+            return None;
+        }
         self.fill(total).filter(|&whole| whole)?;
         let bytes = &self.buf[self.pos..self.pos + total];
         let body = &bytes[4..4 + len];
@@ -214,7 +230,8 @@ impl DirCache {
         loop {
             let old = self.old.as_mut()?;
             let Some((record, len)) = old.peek() else {
-                self.old = None;
+                old.ended = true;
+                old.buf = Vec::new();
                 return None;
             };
             if record.rel > rel {
@@ -525,6 +542,38 @@ mod tests {
         assert_eq!(run(dir.path())[2], "sub/deep/: c.txt new.txt");
         assert!(mtime(&cache) >= before, "rewritten whole");
         assert!(DirCache::load(&dir.path().join(".git")).old.is_some());
+    }
+
+    /// A folder read after the old cache's last record (it was racy last time) is kept too,
+    /// with the records taken before it copied from the old file.
+    #[test]
+    fn a_folder_read_after_the_last_record_is_kept() {
+        let (dir, past) = settled_tree();
+        let w = dir.path().join("w");
+        std::fs::create_dir(w.join("zz")).expect("mkdir");
+        set_mtime(&w.join("zz"), SystemTime::now() + Duration::from_secs(3600));
+        set_mtime(&w, past);
+        let list = |rels: &[&str]| {
+            let mut cache = DirCache::load(&dir.path().join(".git"));
+            let counts: Vec<usize> = rels
+                .iter()
+                .map(|rel| {
+                    let listing = cache.list(&w.join(rel), rel.as_bytes());
+                    listing.map_or(0, |l| l.entries().count())
+                })
+                .collect();
+            cache.save();
+            counts
+        };
+        let rels = ["", "sub/", "sub/deep/", "zz/"];
+        assert_eq!(list(&rels), [4, 2, 1, 0]);
+        set_mtime(&w.join("zz"), past);
+        assert_eq!(list(&rels), [4, 2, 1, 0], "zz/ read again, now kept");
+        for d in ["sub/deep", "zz"] {
+            std::fs::write(w.join(d).join("hidden.txt"), "added").expect("write");
+            set_mtime(&w.join(d), past);
+        }
+        assert_eq!(list(&rels), [4, 2, 1, 0], "every listing from the cache");
     }
 
     /// Nothing is written when every listing came from the cache, nor without a
